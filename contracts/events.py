@@ -1,0 +1,276 @@
+"""Event models: one pydantic v2 model per message kind on the wire.
+
+Every event shares the envelope :class:`EventBase` (``schema_version``, ``event_id``,
+``node_id``, ``ts`` in UTC, and a ``kind`` discriminator). Models are strict and frozen:
+unknown fields, wrong types and naive timestamps are rejected.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from contracts.features import FLOW_FEATURES
+from contracts.topics import NODE_ID_PATTERN
+
+SCHEMA_VERSION: Literal[1] = 1
+MAX_BATCH_EVENTS = 5000
+
+NodeId = Annotated[str, StringConstraints(pattern=NODE_ID_PATTERN)]
+HostAddr = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+ShortText = Annotated[str, StringConstraints(max_length=200)]
+Port = Annotated[int, Field(ge=0, le=65535)]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+Severity = Literal["info", "low", "medium", "high", "critical"]
+AttackFamily = Literal["benign", "dos", "scan", "bruteforce", "botnet", "web", "other"]
+ATTACK_FAMILIES: tuple[str, ...] = ("benign", "dos", "scan", "bruteforce", "botnet", "web", "other")
+SEVERITIES: tuple[str, ...] = ("info", "low", "medium", "high", "critical")
+EvidenceValue = float | int | str | bool | None
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class EventBase(BaseModel):
+    """The envelope every event carries."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    node_id: NodeId
+    ts: AwareDatetime = Field(default_factory=utcnow)
+
+    @field_validator("ts")
+    @classmethod
+    def _to_utc(cls, value: datetime) -> datetime:
+        return value.astimezone(UTC)
+
+
+class FlowRecord(EventBase):
+    """One finished (or exported) bidirectional flow: the ``network_data`` topic."""
+
+    kind: Literal["flow"] = "flow"
+    flow_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    src_ip: HostAddr
+    dst_ip: HostAddr
+    src_port: Port
+    dst_port: Port
+    proto: Annotated[int, Field(ge=0, le=255)]
+    start_ts: Annotated[float, Field(ge=0)]
+    end_ts: Annotated[float, Field(ge=0)]
+    end_reason: Literal["fin", "rst", "idle", "active", "evicted", "flush"]
+    feature_version: Literal[1] = 1
+    features: Annotated[
+        list[float], Field(min_length=len(FLOW_FEATURES), max_length=len(FLOW_FEATURES))
+    ]
+    label: Annotated[str, StringConstraints(max_length=64)] | None = None
+    """Ground truth, only from the simulator or a labelled replay; never used by detectors."""
+
+    @model_validator(mode="after")
+    def _check_times(self) -> FlowRecord:
+        if self.end_ts < self.start_ts:
+            raise ValueError("end_ts is before start_ts")
+        return self
+
+    def feature(self, name: str) -> float:
+        from contracts.features import FEATURE_INDEX
+
+        return self.features[FEATURE_INDEX[name]]
+
+
+class AnomalyEvent(EventBase):
+    """A detector's verdict that something is anomalous: the ``anomalies`` topic."""
+
+    kind: Literal["anomaly"] = "anomaly"
+    detector: Literal["lstm", "rules", "iforest"]
+    rule_id: Annotated[str, StringConstraints(max_length=64)] | None = None
+    score: float
+    threshold: float
+    severity: Severity = "medium"
+    flow_id: Annotated[str, StringConstraints(max_length=64)] | None = None
+    src_ip: HostAddr | None = None
+    dst_ip: HostAddr | None = None
+    dst_port: Port | None = None
+    window_start: float | None = None
+    window_end: float | None = None
+    model_version: ShortText | None = None
+    evidence: Annotated[dict[str, EvidenceValue], Field(max_length=64)] = Field(
+        default_factory=dict
+    )
+
+
+class FeatureContribution(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+    name: ShortText
+    value: float
+    contribution: float
+
+
+class AttackClassification(EventBase):
+    """The hub's classification of an anomalous flow / host window: ``attack_classified``."""
+
+    kind: Literal["classification"] = "classification"
+    family: AttackFamily
+    confidence: Probability
+    probabilities: dict[AttackFamily, Probability] = Field(default_factory=dict)
+    detectors: Annotated[list[Literal["lstm", "rules", "iforest"]], Field(max_length=3)] = Field(
+        default_factory=list
+    )
+    rule_ids: Annotated[list[ShortText], Field(max_length=32)] = Field(default_factory=list)
+    top_features: Annotated[list[FeatureContribution], Field(max_length=16)] = Field(
+        default_factory=list
+    )
+    flow_id: Annotated[str, StringConstraints(max_length=64)] | None = None
+    src_ip: HostAddr | None = None
+    dst_ip: HostAddr | None = None
+    dst_port: Port | None = None
+    anomaly_ids: Annotated[list[uuid.UUID], Field(max_length=64)] = Field(default_factory=list)
+
+
+class AttackPrediction(EventBase):
+    """A host predicted to be attacked or compromised next: ``attack_predicted``."""
+
+    kind: Literal["prediction"] = "prediction"
+    target_host: HostAddr
+    probability: Probability
+    severity: Severity
+    family: AttackFamily
+    path: Annotated[list[HostAddr], Field(max_length=16)] = Field(default_factory=list)
+    """Hosts from a known-compromised source to the target, for the operator's 'why'."""
+    horizon_s: Annotated[float, Field(gt=0)] = 300.0
+    predictor: Literal["gnn", "heuristic"] = "gnn"
+    model_version: ShortText | None = None
+    source_ids: Annotated[list[uuid.UUID], Field(max_length=64)] = Field(default_factory=list)
+
+
+class AlertEvent(EventBase):
+    """An incident for operators, deduplicated by ``incident_key``: ``alerts``."""
+
+    kind: Literal["alert"] = "alert"
+    incident_key: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    severity: Severity
+    title: ShortText
+    description: Annotated[str, StringConstraints(max_length=2000)] = ""
+    family: AttackFamily = "other"
+    status: Literal["open", "acknowledged", "resolved"] = "open"
+    count: Annotated[int, Field(ge=1)] = 1
+    first_seen: AwareDatetime = Field(default_factory=utcnow)
+    last_seen: AwareDatetime = Field(default_factory=utcnow)
+    hosts: Annotated[list[HostAddr], Field(max_length=64)] = Field(default_factory=list)
+    escalated: bool = False
+    related_ids: Annotated[list[uuid.UUID], Field(max_length=64)] = Field(default_factory=list)
+
+
+class FLEvent(EventBase):
+    """A federated-learning round's metrics from the server or one client: ``fl_events``."""
+
+    kind: Literal["fl"] = "fl"
+    role: Literal["server", "client"]
+    round: Annotated[int, Field(ge=0)]
+    phase: Literal["fit", "evaluate", "aggregate", "budget_exhausted", "model_published"]
+    loss: float | None = None
+    participants: Annotated[int, Field(ge=0)] | None = None
+    samples: Annotated[int, Field(ge=0)] | None = None
+    duration_s: Annotated[float, Field(ge=0)] | None = None
+    epsilon: Annotated[float, Field(ge=0)] | None = None
+    delta: Annotated[float, Field(ge=0, le=1)] | None = None
+    budget_epsilon: Annotated[float, Field(ge=0)] | None = None
+    budget_left: float | None = None
+    model_version: ShortText | None = None
+    metrics: Annotated[dict[str, float], Field(max_length=64)] = Field(default_factory=dict)
+
+
+class NodeStatus(EventBase):
+    """An agent's heartbeat, or its last will (``online`` false): ``node_status``."""
+
+    kind: Literal["status"] = "status"
+    online: bool
+    reason: Literal["heartbeat", "startup", "shutdown", "last_will"] = "heartbeat"
+    uptime_s: Annotated[float, Field(ge=0)] = 0.0
+    packets_per_s: Annotated[float, Field(ge=0)] = 0.0
+    flows_total: Annotated[int, Field(ge=0)] = 0
+    anomalies_total: Annotated[int, Field(ge=0)] = 0
+    outbox_depth: Annotated[int, Field(ge=0)] = 0
+    model_version: ShortText | None = None
+    drops: Annotated[dict[str, int], Field(max_length=32)] = Field(default_factory=dict)
+    agent_version: ShortText = ""
+    source: ShortText = ""
+
+
+class ModelAnnouncement(EventBase):
+    """A signed model version, retained on MQTT for every agent: ``models``."""
+
+    kind: Literal["model"] = "model"
+    model_name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")] = "lstm-ae"
+    version: Annotated[int, Field(ge=1)]
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    size_bytes: Annotated[int, Field(ge=1)]
+    payload_b64: Annotated[str, StringConstraints(max_length=190_000)] | None = None
+    """The ``.tflite`` file itself (small int8 models fit); else fetch from ``url``."""
+    url: Annotated[str, StringConstraints(max_length=500)] | None = None
+    metadata: Annotated[dict[str, Any], Field(max_length=64)] = Field(default_factory=dict)
+    key_id: Annotated[str, StringConstraints(max_length=64)]
+    signature_b64: Annotated[str, StringConstraints(max_length=200)]
+    """ed25519 over :meth:`signed_bytes`."""
+
+    def signed_bytes(self) -> bytes:
+        """The bytes the hub signs: name, version, digest and size, unambiguous."""
+        return f"fednids-model\n{self.model_name}\n{self.version}\n{self.sha256}\n{self.size_bytes}".encode()
+
+
+Event = Annotated[
+    FlowRecord
+    | AnomalyEvent
+    | AttackClassification
+    | AttackPrediction
+    | AlertEvent
+    | FLEvent
+    | NodeStatus
+    | ModelAnnouncement,
+    Field(discriminator="kind"),
+]
+
+EVENT_TYPES: dict[str, type[EventBase]] = {
+    "flow": FlowRecord,
+    "anomaly": AnomalyEvent,
+    "classification": AttackClassification,
+    "prediction": AttackPrediction,
+    "alert": AlertEvent,
+    "fl": FLEvent,
+    "status": NodeStatus,
+    "model": ModelAnnouncement,
+}
+
+
+class EventBatch(BaseModel):
+    """Many events in one message (an agent batches its flow records every ~100 ms)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    kind: Literal["batch"] = "batch"
+    node_id: NodeId
+    events: Annotated[list[Event], Field(min_length=1, max_length=MAX_BATCH_EVENTS)]
+
+    @model_validator(mode="after")
+    def _same_node(self) -> EventBatch:
+        for ev in self.events:
+            if ev.node_id != self.node_id:
+                raise ValueError(
+                    f"event {ev.event_id} has node_id {ev.node_id!r}, batch has {self.node_id!r}"
+                )
+        return self

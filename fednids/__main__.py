@@ -1,0 +1,5 @@
+import sys
+
+from fednids.cli import main
+
+sys.exit(main())

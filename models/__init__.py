@@ -1,0 +1,1 @@
+"""fednids models."""
