@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# make bench: run every benchmark that exists, one JSON file each, into reports/bench/.
+# Real data is read from FEDNIDS_DATA (default ../shared/data); nothing from it is committed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+OUT=${FEDNIDS_BENCH_OUT:-reports/bench}
+DATA=${FEDNIDS_DATA:-../shared/data}
+mkdir -p "$OUT"
+status=0
+run() {  # name, then the command
+  local name=$1; shift
+  [ -f "benchmarks/$name.py" ] || { echo "bench: $name not built yet, skipped"; return; }
+  echo "bench: $name"
+  if ! "$PY" "benchmarks/$name.py" "$@"; then echo "bench: $name FAILED"; status=1; fi
+}
+REPLAY_PCAP=$OUT/replay_bench.pcap
+REPLAY_LABELS=$OUT/replay_bench_labels.csv
+if [ -f "$DATA/../tools/make_replay_bench.py" ] && [ ! -f "$REPLAY_PCAP" ]; then
+  python3 "$DATA/../tools/make_replay_bench.py" --data "$DATA" --out-pcap "$REPLAY_PCAP" --out-labels "$REPLAY_LABELS"
+fi
+[ -f "$REPLAY_PCAP" ] && run edge_replay --pcap "$REPLAY_PCAP" --labels "$REPLAY_LABELS" --train-packets 22472 --json "$OUT/edge_replay.json"
+run outbox_rate --json "$OUT/outbox_rate.json"
+run tflite_latency --json "$OUT/tflite_latency.json"
+[ -d "$DATA" ] && run detect_eval --data "$DATA" --out "$OUT/detect_eval"
+run bridge_throughput --json "$OUT/bridge_throughput.json"
+run ingest_rate --json "$OUT/ingest_rate.json"
+for r in 1000 5000 10000; do run e2e_latency --rate "$r" --json "$OUT/e2e_latency_$r.json"; done
+run hub_services --json "$OUT/hub_services.json"
+run predictor_eval --json "$OUT/predictor_eval.json"
+run fl_rounds --json "$OUT/fl_rounds.json"
+echo "bench: results in $OUT"
+exit $status

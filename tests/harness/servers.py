@@ -1,0 +1,92 @@
+"""Start, stop and report the real test servers.
+
+    python -m tests.harness.servers start|stop|status [kafka|mosquitto|postgres|all]
+
+``ensure_kafka()``, ``ensure_mosquitto()`` and ``ensure_postgres()`` return the shared
+default instances (started when needed). Fault tests make PRIVATE instances on other
+ports with the classes (``KafkaServer(port=29092)``, ``MosquittoServer(port=21883)``,
+``PostgresServer(port=25432)``) so they never disturb the shared ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from tests.harness.base import HarnessError, Server
+from tests.harness.kafka import KafkaServer
+from tests.harness.mosquitto import MosquittoServer
+from tests.harness.postgres import PostgresServer
+
+__all__ = [
+    "HarnessError",
+    "KafkaServer",
+    "MosquittoServer",
+    "PostgresServer",
+    "Server",
+    "default_servers",
+    "ensure_kafka",
+    "ensure_mosquitto",
+    "ensure_postgres",
+]
+
+DEFAULT_PORTS = {"kafka": 19092, "mosquitto": 11883, "postgres": 15432}
+
+
+def default_servers() -> dict[str, Server]:
+    return {
+        "kafka": KafkaServer(DEFAULT_PORTS["kafka"]),
+        "mosquitto": MosquittoServer(DEFAULT_PORTS["mosquitto"]),
+        "postgres": PostgresServer(DEFAULT_PORTS["postgres"]),
+    }
+
+
+def _ensure(server: Server) -> Server:
+    t0 = time.monotonic()
+    already = server.is_running()
+    server.start()
+    how = "reused" if already else f"started in {time.monotonic() - t0:.1f}s"
+    print(f"harness: {server.name} {server.url} — {server.version()} ({how})", flush=True)
+    return server
+
+
+def ensure_kafka() -> KafkaServer:
+    return _ensure(KafkaServer(DEFAULT_PORTS["kafka"]))  # type: ignore[return-value]
+
+
+def ensure_mosquitto() -> MosquittoServer:
+    return _ensure(MosquittoServer(DEFAULT_PORTS["mosquitto"]))  # type: ignore[return-value]
+
+
+def ensure_postgres() -> PostgresServer:
+    return _ensure(PostgresServer(DEFAULT_PORTS["postgres"]))  # type: ignore[return-value]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.harness.servers", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("action", choices=["start", "stop", "status"])
+    parser.add_argument("which", nargs="?", default="all", choices=["all", *DEFAULT_PORTS])
+    args = parser.parse_args(argv)
+    servers = default_servers()
+    chosen = list(servers.values()) if args.which == "all" else [servers[args.which]]
+    rc = 0
+    for s in chosen:
+        try:
+            if args.action == "start":
+                _ensure(s)
+            elif args.action == "stop":
+                s.stop()
+                print(f"harness: {s.name} stopped")
+            else:
+                state = "running" if s.is_running() else "stopped"
+                print(f"harness: {s.name} {s.url} {state} — {s.version()} (log {s.log_path})")
+        except HarnessError as exc:
+            print(f"harness: {exc}", file=sys.stderr)
+            rc = 1
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
