@@ -37,6 +37,8 @@ AttackFamily = Literal["benign", "dos", "scan", "bruteforce", "botnet", "web", "
 ATTACK_FAMILIES: tuple[str, ...] = ("benign", "dos", "scan", "bruteforce", "botnet", "web", "other")
 SEVERITIES: tuple[str, ...] = ("info", "low", "medium", "high", "critical")
 EvidenceValue = float | int | str | bool | None
+Detector = Literal["lstm", "rules", "novelty", "iforest"]
+"""Edge: lstm (TFLite autoencoder), rules, novelty (per-flow benign range); hub: iforest."""
 
 
 def utcnow() -> datetime:
@@ -95,7 +97,7 @@ class AnomalyEvent(EventBase):
     """A detector's verdict that something is anomalous: the ``anomalies`` topic."""
 
     kind: Literal["anomaly"] = "anomaly"
-    detector: Literal["lstm", "rules", "iforest"]
+    detector: Detector
     rule_id: Annotated[str, StringConstraints(max_length=64)] | None = None
     score: float
     threshold: float
@@ -127,7 +129,7 @@ class AttackClassification(EventBase):
     family: AttackFamily
     confidence: Probability
     probabilities: dict[AttackFamily, Probability] = Field(default_factory=dict)
-    detectors: Annotated[list[Literal["lstm", "rules", "iforest"]], Field(max_length=3)] = Field(
+    detectors: Annotated[list[Detector], Field(max_length=4)] = Field(
         default_factory=list
     )
     rule_ids: Annotated[list[ShortText], Field(max_length=32)] = Field(default_factory=list)

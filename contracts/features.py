@@ -57,10 +57,14 @@ FLOW_FEATURES: tuple[str, ...] = (
     "proto_udp",
     "proto_icmp",
     "dst_port_well_known",
-    # per-source-host time-window aggregates (the window the flow ended in)
+    # per-source-host time-window aggregates (the window the flow started in)
     "src_fanout_hosts",
     "src_distinct_dst_ports",
     "src_syn_to_synack_ratio",
+    "src_flows_in_window",
+    # per-destination-host aggregates (fan-in: floods and brute force against one target)
+    "dst_fanin_hosts",
+    "dst_flows_in_window",
 )
 
 FEATURE_INDEX: dict[str, int] = {name: i for i, name in enumerate(FLOW_FEATURES)}

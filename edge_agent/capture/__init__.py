@@ -1,0 +1,57 @@
+"""Packet sources, chosen by a spec: ``pcap:PATH``, ``live:IFACE``, ``sim:SCENARIO?k=v``.
+
+Every source is an iterable of :class:`Packet` with a ``stats`` (:class:`ParseStats`) of
+what it skipped and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+from urllib.parse import parse_qsl
+
+from edge_agent.capture.errors import CaptureError, EdgeAgentError
+from edge_agent.capture.frames import write_pcap
+from edge_agent.capture.packet import Packet, ParseStats, parse_frame
+
+__all__ = [
+    "CaptureError", "EdgeAgentError", "Packet", "PacketSource", "ParseStats", "open_source",
+    "parse_frame", "write_pcap",
+]
+
+
+class PacketSource(Protocol):
+    stats: ParseStats
+
+    def __iter__(self) -> Iterator[Packet]: ...
+
+
+def _opts(query: str) -> dict[str, str]:
+    return dict(parse_qsl(query, keep_blank_values=True))
+
+
+def open_source(spec: str, **overrides: object) -> PacketSource:
+    """Open a packet source by spec; ``overrides`` replace query options."""
+    kind, _, rest = spec.partition(":")
+    target, _, query = rest.partition("?")
+    opts: dict[str, object] = {**_opts(query), **overrides}
+    try:
+        if kind == "pcap":
+            from edge_agent.capture.pcap import PcapSource
+
+            return PcapSource(target, speed=float(opts.get("speed", 0)))  # type: ignore[arg-type]
+        if kind == "live":
+            from edge_agent.capture.live import LiveSource
+
+            secs = opts.get("seconds")
+            return LiveSource(target, bpf=opts.get("filter") or None,  # type: ignore[arg-type]
+                              max_seconds=float(secs) if secs else None)  # type: ignore[arg-type]
+        if kind == "sim":
+            from edge_agent.capture.sim import SimConfig, SimSource
+
+            fields = {k: v for k, v in opts.items() if k in SimConfig.__dataclass_fields__}
+            typed = {k: type(getattr(SimConfig(), k))(v) for k, v in fields.items()}  # type: ignore[call-arg]
+            return SimSource(SimConfig(scenario=target or "mixed", **typed))
+    except (TypeError, ValueError) as exc:
+        raise CaptureError(f"bad source options in {spec!r}: {exc}") from exc
+    raise CaptureError(f"unknown source {spec!r}: use pcap:PATH, live:IFACE or sim:SCENARIO")

@@ -1,0 +1,61 @@
+"""Building Ethernet/IPv4 frames with ``struct`` (for the simulator and test fixtures), and
+writing them as a classic pcap file."""
+
+from __future__ import annotations
+
+import socket
+import struct
+from collections.abc import Iterable
+from pathlib import Path
+
+from edge_agent.capture.packet import TCP, UDP
+
+_MAC_A, _MAC_B = bytes.fromhex("020000000001"), bytes.fromhex("020000000002")
+_ETH = _MAC_A + _MAC_B + b"\x08\x00"
+_ip = struct.Struct("!BBHHHBBH4s4s").pack
+_tcp = struct.Struct("!HHIIBBHHH").pack
+_udp = struct.Struct("!HHHH").pack
+
+Frame = tuple[float, bytes, int, str]
+"""(timestamp, captured bytes (headers only), wire length, label)."""
+
+
+def addr(ip: str) -> bytes:
+    return socket.inet_aton(ip)
+
+
+def tcp_frame(ts: float, src: bytes, dst: bytes, sport: int, dport: int, flags: int,
+              payload: int = 0, seq: int = 0, ack: int = 0, window: int = 64240,
+              label: str = "benign", ttl: int = 64) -> Frame:
+    total = 40 + payload
+    hdr = _ETH + _ip(0x45, 0, total, 0, 0x4000, ttl, TCP, 0, src, dst) + _tcp(
+        sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF, 0x50, flags, window, 0, 0)
+    return ts, hdr, 14 + total, label
+
+
+def udp_frame(ts: float, src: bytes, dst: bytes, sport: int, dport: int, payload: int,
+              label: str = "benign", ttl: int = 64) -> Frame:
+    total = 28 + payload
+    hdr = _ETH + _ip(0x45, 0, total, 0, 0, ttl, UDP, 0, src, dst) + _udp(sport, dport, 8 + payload, 0)
+    return ts, hdr, 14 + total, label
+
+
+def icmp_frame(ts: float, src: bytes, dst: bytes, icmp_type: int, payload: int = 56,
+               label: str = "benign") -> Frame:
+    total = 28 + payload
+    hdr = _ETH + _ip(0x45, 0, total, 0, 0, 64, 1, 0, src, dst) + bytes((icmp_type, 0, 0, 0, 0, 1, 0, 1))
+    return ts, hdr, 14 + total, label
+
+
+def write_pcap(path: str | Path, frames: Iterable[Frame], snaplen: int = 262_144) -> int:
+    """Write frames as a little-endian microsecond pcap (link type Ethernet); returns the count."""
+    n = 0
+    rec = struct.Struct("<IIII").pack
+    with Path(path).open("wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, snaplen, 1))
+        for ts, data, wirelen, _label in frames:
+            usec_total = round(ts * 1_000_000)
+            f.write(rec(usec_total // 1_000_000, usec_total % 1_000_000, len(data), wirelen))
+            f.write(data)
+            n += 1
+    return n

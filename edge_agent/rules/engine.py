@@ -1,0 +1,163 @@
+"""The rule ("physics") engine: a :class:`Detector` evaluating declarative rules on flows."""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+import math
+from collections import defaultdict, deque
+from pathlib import Path
+
+from contracts.events import AnomalyEvent, FlowRecord
+from contracts.features import FEATURE_INDEX
+from edge_agent.rules.loader import Condition, FlowRule, load_rules
+
+_BOGONS = tuple(ipaddress.ip_network(n) for n in (
+    "0.0.0.0/8", "127.0.0.0/8", "224.0.0.0/4", "240.0.0.0/4", "::/128", "::1/128", "ff00::/8",
+))
+
+
+def _bogon(ip: str) -> float:
+    try:
+        a = ipaddress.ip_address(ip)
+    except ValueError:
+        return 1.0
+    return 1.0 if any(a in n for n in _BOGONS if n.version == a.version) else 0.0
+
+
+def _holds(c: Condition, v: float) -> bool:
+    op, x = c.op, c.value
+    if op == "ge":
+        return v >= x
+    if op == "le":
+        return v <= x
+    if op == "eq":
+        return v == x
+    if op == "gt":
+        return v > x
+    if op == "lt":
+        return v < x
+    if op == "ne":
+        return v != x
+    if op == "in":
+        return v in x
+    return v not in x  # not_in
+
+
+class RuleEngine:
+    """Evaluates flow rules on every finished flow and beaconing over flow start times."""
+
+    name = "rules"
+
+    def __init__(self, rules_file: Path | None = None, node_id: str | None = None) -> None:
+        flow_rules, beacon_rules = load_rules()
+        if rules_file is not None:  # the user's rules replace shipped ones with the same id
+            user_flow, user_beacon = load_rules(rules_file)
+            ids = {r.id for r in user_flow} | {r.id for r in user_beacon}
+            flow_rules = [r for r in flow_rules if r.id not in ids] + user_flow
+            beacon_rules = [r for r in beacon_rules if r.id not in ids] + user_beacon
+        self.flow_rules = flow_rules
+        self.beacon_rules = beacon_rules
+        self.node_id = node_id
+        self.hits: defaultdict[str, int] = defaultdict(int)
+        self._last_emit: dict[tuple[str, str], float] = {}
+        self._suppressed: defaultdict[tuple[str, str], int] = defaultdict(int)
+        self._starts: dict[tuple[str, str, int], deque[float]] = {}
+        self.last_matches: list[str] = []
+        """Ids of the rules the last flow matched (suppressed or not)."""
+
+    def _value(self, flow: FlowRecord, name: str) -> float:
+        idx = FEATURE_INDEX.get(name)
+        if idx is not None:
+            return flow.features[idx]
+        if name == "dst_port":
+            return float(flow.dst_port)
+        if name == "src_port":
+            return float(flow.src_port)
+        if name == "proto":
+            return float(flow.proto)
+        if name == "land":
+            return 1.0 if flow.src_ip == flow.dst_ip else 0.0
+        if name == "src_bogon":
+            return _bogon(flow.src_ip)
+        return _bogon(flow.dst_ip)  # dst_bogon
+
+    def _matches(self, rule: FlowRule, flow: FlowRecord) -> bool:
+        value = self._value
+        if not all(_holds(c, value(flow, c.name)) for c in rule.match):
+            return False
+        return not rule.any_of or any(all(_holds(c, value(flow, c.name)) for c in group) for group in rule.any_of)
+
+    def _suppress(self, rule_id: str, host: str, ts: float, window: float) -> int | None:
+        """None while suppressed; else how many hits were folded since the last event."""
+        key = (rule_id, host)
+        last = self._last_emit.get(key)
+        if last is not None and ts - last < window:
+            self._suppressed[key] += 1
+            return None
+        self._last_emit[key] = ts
+        if len(self._last_emit) > 100_000:
+            self._last_emit.clear()
+        return self._suppressed.pop(key, 0)
+
+    def on_flow(self, flow: FlowRecord) -> list[AnomalyEvent]:
+        out: list[AnomalyEvent] = []
+        self.last_matches = matched = []
+        for rule in self.flow_rules:
+            if not self._matches(rule, flow):
+                continue
+            matched.append(rule.id)
+            self.hits[rule.id] += 1
+            host = flow.dst_ip if rule.key == "dst" else flow.src_ip
+            folded = self._suppress(rule.id, host, flow.end_ts, rule.suppress_s)
+            if folded is None:
+                continue
+            score = self._value(flow, rule.score)
+            out.append(AnomalyEvent(
+                node_id=flow.node_id, detector="rules", rule_id=rule.id, score=score, threshold=rule.threshold,
+                severity=rule.severity, flow_id=flow.flow_id, src_ip=flow.src_ip, dst_ip=flow.dst_ip,  # type: ignore[arg-type]
+                dst_port=flow.dst_port, window_start=flow.start_ts, window_end=flow.end_ts,
+                evidence={"rule": rule.description, rule.score: score, "suppressed_hits": folded,
+                          "dst_port": flow.dst_port, "proto": flow.proto},
+            ))
+        out.extend(self._beaconing(flow))
+        return out
+
+    def _beaconing(self, flow: FlowRecord) -> list[AnomalyEvent]:
+        out: list[AnomalyEvent] = []
+        for rule in self.beacon_rules:
+            if flow.dst_port in rule.exclude_ports:
+                continue
+            key = (flow.src_ip, flow.dst_ip, flow.dst_port)
+            starts = self._starts.get(key)
+            if starts is None:
+                if len(self._starts) > 50_000:
+                    self._starts.clear()
+                starts = self._starts[key] = deque(maxlen=rule.min_flows + 4)
+            starts.append(flow.start_ts)
+            if len(starts) < rule.min_flows:
+                continue
+            s = sorted(starts)
+            gaps = [b - a for a, b in itertools.pairwise(s)]
+            mean = sum(gaps) / len(gaps)
+            if mean < rule.min_interval_s:
+                continue
+            jitter = math.sqrt(sum((g - mean) ** 2 for g in gaps) / len(gaps)) / mean
+            if jitter > rule.max_jitter:
+                continue
+            self.last_matches.append(rule.id)
+            self.hits[rule.id] += 1
+            folded = self._suppress(rule.id, f"{flow.src_ip}>{flow.dst_ip}", flow.end_ts, rule.suppress_s)
+            if folded is None:
+                continue
+            out.append(AnomalyEvent(
+                node_id=flow.node_id, detector="rules", rule_id=rule.id, score=1.0 - jitter, threshold=1.0 - rule.max_jitter,
+                severity=rule.severity, flow_id=flow.flow_id, src_ip=flow.src_ip, dst_ip=flow.dst_ip,  # type: ignore[arg-type]
+                dst_port=flow.dst_port, window_start=s[0], window_end=flow.end_ts,
+                evidence={"rule": rule.description, "interval_s": round(mean, 3), "jitter": round(jitter, 4),
+                          "flows": len(s), "suppressed_hits": folded},
+            ))
+        return out
+
+    def on_tick(self, now: float) -> list[AnomalyEvent]:
+        return []
