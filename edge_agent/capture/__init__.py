@@ -21,9 +21,11 @@ __all__ = [
 
 
 class PacketSource(Protocol):
+    """Iterates packets; a live source also yields ``None`` when idle for a moment."""
+
     stats: ParseStats
 
-    def __iter__(self) -> Iterator[Packet]: ...
+    def __iter__(self) -> Iterator[Packet | None]: ...
 
 
 def _opts(query: str) -> dict[str, str]:

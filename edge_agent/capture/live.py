@@ -44,12 +44,14 @@ class LiveSource:
     def stop(self) -> None:
         self._stop = True
 
-    def __iter__(self) -> Iterator[Packet]:
+    def __iter__(self) -> Iterator[Packet | None]:
+        """Packets, and ``None`` after 0.2 s without one (so the caller can expire flows)."""
         deadline = time.monotonic() + self.max_seconds if self.max_seconds else None
         try:
             while not self._stop and (deadline is None or time.monotonic() < deadline):
                 ready, _, _ = select.select([self._sock.fileno()], [], [], 0.2)
                 if not ready:
+                    yield None
                     continue
                 try:
                     raw = self._sock.recv_raw()

@@ -21,7 +21,7 @@ from edge_agent.capture import open_source
 from edge_agent.pipeline import Pipeline
 src = open_source("live:" + sys.argv[1] + "?seconds=" + sys.argv[2])
 pipe = Pipeline("live-test")
-events = [e for p in src for e in pipe.feed(p)] + pipe.close()
+events = [e for p in src if p is not None for e in pipe.feed(p)] + pipe.close()
 print(json.dumps({"counters": pipe.counters(), "flows": [[e.src_ip, e.dst_ip, e.dst_port, e.proto] for e in events if e.kind == "flow"]}))
 """
 

@@ -1,0 +1,65 @@
+"""``fednids agent ...``: run the agent, inspect its outbox."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+log = logging.getLogger("fednids.agent")
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("agent", help="the edge agent (capture, detect, publish)")
+    asub = p.add_subparsers(dest="agent_cmd", required=True)
+    run = asub.add_parser("run", help="capture -> flows -> detectors -> outbox -> MQTT")
+    run.add_argument("--source", help="pcap:PATH, live:IFACE or sim:SCENARIO?seed=..")
+    run.add_argument("--mqtt", dest="mqtt_url", help="mqtt://host:1883 or mqtts://host:8883")
+    run.add_argument("--node-id")
+    run.add_argument("--outbox", dest="outbox_path", type=Path)
+    run.add_argument("--ca", dest="ca_file", type=Path)
+    run.add_argument("--cert", dest="cert_file", type=Path)
+    run.add_argument("--key", dest="key_file", type=Path)
+    run.add_argument("--rules", dest="rules_file", type=Path)
+    run.add_argument("--model-dir", type=Path)
+    run.add_argument("--max-packets", type=int)
+    run.add_argument("--heartbeat", dest="heartbeat_s", type=float)
+    run.add_argument("--keep-running", action="store_true", help="stay connected after a finite source ends")
+    run.set_defaults(handler=_run)
+    st = asub.add_parser("outbox-stats", help="depth and drops of an outbox file")
+    st.add_argument("--outbox", type=Path, required=True)
+    st.set_defaults(handler=_outbox_stats)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from contracts.runtime import stop_event_on_signals
+    from edge_agent.agent import Agent
+    from edge_agent.capture.errors import EdgeAgentError
+    from edge_agent.settings import AgentSettings
+
+    fields = ("source", "mqtt_url", "node_id", "outbox_path", "ca_file", "cert_file", "key_file",
+              "rules_file", "model_dir", "max_packets", "heartbeat_s")
+    given = {k: getattr(args, k) for k in fields if getattr(args, k) is not None}
+    try:
+        settings = AgentSettings(**given)
+    except ValidationError as exc:
+        log.error("invalid agent settings:\n%s", exc)
+        return 2
+    stop = stop_event_on_signals()
+    try:
+        result = Agent(settings).run(stop, keep_running=args.keep_running)
+    except EdgeAgentError as exc:
+        log.error("%s", exc)
+        return 1
+    log.info("agent stopped: %s", json.dumps(result))
+    return 0
+
+
+def _outbox_stats(args: argparse.Namespace) -> int:
+    from edge_agent.agent import outbox_stats
+
+    print(json.dumps(outbox_stats(args.outbox)))
+    return 0

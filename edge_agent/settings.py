@@ -1,0 +1,46 @@
+"""The agent process's settings (environment prefix ``FEDNIDS_AGENT_``; CLI flags override)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from contracts.topics import NODE_ID_PATTERN
+
+
+class AgentSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FEDNIDS_AGENT_", extra="ignore")
+
+    node_id: str = Field(pattern=NODE_ID_PATTERN)
+    source: str = "sim:mixed"
+    mqtt_url: str = "mqtt://127.0.0.1:1883"
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    mqtt_username: str | None = None
+    mqtt_password: SecretStr | None = None
+    outbox_path: Path = Path("/var/lib/fednids/outbox.db")
+    outbox_max_rows: int = Field(200_000, ge=1000)
+    outbox_durable: bool = False
+    heartbeat_s: float = Field(10.0, gt=0)
+    batch_interval_s: float = Field(0.1, gt=0)
+    rules_file: Path | None = None
+    model_dir: Path | None = None
+    status_interval_s: float = Field(5.0, gt=0)
+    max_packets: int | None = None
+
+    @field_validator("mqtt_password")
+    @classmethod
+    def _no_placeholder(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and v.get_secret_value().lower() in {"", "changeme", "change-me", "password", "secret", "xxx"}:
+            raise ValueError("mqtt_password is a placeholder: set a real secret or use client certificates")
+        return v
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _tls_for_remote(cls, v: str) -> str:
+        if not v.startswith(("mqtt://", "mqtts://", "memory://")):
+            raise ValueError("mqtt_url must start with mqtt://, mqtts:// or memory://")
+        return v

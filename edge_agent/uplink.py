@@ -1,0 +1,174 @@
+"""Drains the outbox to the broker: batched, QoS 1, rows deleted only after PUBACK.
+
+Flow records are batched (every ``batch_interval_s`` or ``batch_max`` events, within the
+contracts' message size limit) into one ``EventBatch`` message on
+``fednids/v1/{node}/flows``; anomalies and FL events likewise on their topics; heartbeats
+(``NodeStatus``) are published retained on ``.../status``. At most ``max_inflight``
+messages wait for their PUBACK at a time, so a broker outage costs no memory: events wait
+on disk. After a refused or lost publish the cursor rewinds and the rows are sent again
+(the hub is idempotent on ``event_id``; duplicates are harmless, loss is not).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from contracts.codec import MAX_MESSAGE_BYTES
+from contracts.topics import MqttKind, mqtt_topic
+from contracts.transports.base import Publisher
+from edge_agent.outbox import Outbox, Row
+
+log = logging.getLogger(__name__)
+_BATCH_OVERHEAD = 128
+
+
+@dataclass(frozen=True, slots=True)
+class UplinkConfig:
+    batch_interval_s: float = 0.1
+    batch_max: int = 500
+    max_inflight: int = 64
+    retry_backoff_s: float = 2.0
+    resend_after_s: float = 30.0
+    """A message without PUBACK for this long is taken as lost and its rows are sent again."""
+
+
+def batch_payload(node_id: str, payloads: list[bytes]) -> bytes:
+    """Encoded events -> one ``EventBatch`` message (the same bytes ``encode_batch`` makes)."""
+    return b'{"schema_version":1,"kind":"batch","node_id":"' + node_id.encode() + b'","events":[' + b",".join(payloads) + b"]}"
+
+
+class Uplink:
+    def __init__(self, node_id: str, outbox: Outbox, publisher: Publisher, config: UplinkConfig | None = None) -> None:
+        self.node_id = node_id
+        self.outbox = outbox
+        self.publisher = publisher
+        self.config = config or UplinkConfig()
+        self._lock = threading.Lock()
+        self._acked: list[int] = []
+        self._inflight: dict[int, tuple[list[int], float]] = {}  # serial -> (row ids, sent at)
+        self._serial = 0
+        self._cursor = 0
+        self._rewind_to: int | None = None
+        self._retry_at = 0.0
+        self.sent_messages = 0
+        self.acked_events = 0
+        self.refused = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- one step, callable from a test or the thread ----------------------------------
+    def pump(self) -> int:
+        """Delete acked rows and publish what fits in the in-flight window; returns messages sent."""
+        self._collect_acks()
+        now = time.monotonic()
+        with self._lock:
+            stale = [s for s, (_, at) in self._inflight.items() if now - at > self.config.resend_after_s]
+            for s in stale:
+                ids, _ = self._inflight.pop(s)
+                if ids:
+                    self._rewind_to = min(ids) if self._rewind_to is None else min(self._rewind_to, min(ids))
+            if self._rewind_to is not None and now >= self._retry_at:
+                self._cursor = min(self._cursor, self._rewind_to - 1)
+                self._rewind_to = None
+            room = self.config.max_inflight - len(self._inflight)
+            blocked = self._rewind_to is not None
+        if room <= 0 or blocked:
+            return 0
+        rows = self.outbox.peek(self.config.batch_max * room, after_id=self._cursor)
+        sent = 0
+        for kind, group in self._group(rows):
+            if sent >= room:
+                break
+            self._send(kind, group)
+            self._cursor = max(self._cursor, group[-1].id)
+            sent += 1
+        self.publisher.poll(0)
+        return sent
+
+    def _group(self, rows: list[Row]) -> list[tuple[str, list[Row]]]:
+        """Consecutive rows of one kind, cut at ``batch_max`` and the size limit; status alone."""
+        out: list[tuple[str, list[Row]]] = []
+        cur: list[Row] = []
+        size = _BATCH_OVERHEAD
+        for r in rows:
+            fits = cur and cur[0].kind == r.kind and r.kind != "status" and len(cur) < self.config.batch_max
+            if not (fits and size + len(r.payload) + 1 <= MAX_MESSAGE_BYTES):
+                if cur:
+                    out.append((cur[0].kind, cur))
+                cur, size = [], _BATCH_OVERHEAD
+            cur.append(r)
+            size += len(r.payload) + 1
+        if cur:
+            out.append((cur[0].kind, cur))
+        return out
+
+    def _send(self, kind: str, rows: list[Row]) -> None:
+        with self._lock:
+            self._serial += 1
+            serial = self._serial
+            self._inflight[serial] = ([r.id for r in rows], time.monotonic())
+        topic = mqtt_topic(self.node_id, MqttKind(kind))
+        payload = rows[0].payload if kind == "status" else batch_payload(self.node_id, [r.payload for r in rows])
+        self.publisher.publish(topic, payload, on_delivery=self._on_delivery(serial), retain=kind == "status")
+        self.sent_messages += 1
+
+    def _on_delivery(self, serial: int) -> Callable[[Exception | None], None]:
+        def done(err: Exception | None) -> None:
+            with self._lock:
+                ids, _ = self._inflight.pop(serial, ([], 0.0))
+                if err is None:
+                    self._acked.extend(ids)
+                else:
+                    self.refused += 1
+                    first = min(ids) if ids else self._cursor + 1
+                    self._rewind_to = first if self._rewind_to is None else min(self._rewind_to, first)
+                    self._retry_at = time.monotonic() + self.config.retry_backoff_s
+            if err is not None:
+                log.warning("uplink: broker refused a message (%s); resending in %.0fs", err, self.config.retry_backoff_s)
+
+        return done
+
+    def _collect_acks(self) -> None:
+        with self._lock:
+            acked, self._acked = self._acked, []
+        if acked:
+            self.outbox.delete(acked)
+            self.acked_events += len(acked)
+
+    def inflight(self) -> int:
+        with self._lock:
+            return len(self._inflight)
+
+    # -- background thread ---------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="uplink", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.pump()
+            except Exception:  # keep draining whatever fails once
+                log.exception("uplink: pump failed; retrying")
+            self._stop.wait(self.config.batch_interval_s)
+
+    def drain(self, timeout: float) -> bool:
+        """Send everything in the outbox and wait for the PUBACKs, up to ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.pump()
+            if len(self.outbox) == 0 and self.inflight() == 0:
+                return True
+            time.sleep(0.05)
+        self._collect_acks()
+        return len(self.outbox) == 0
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._collect_acks()

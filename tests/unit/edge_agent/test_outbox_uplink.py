@@ -1,0 +1,104 @@
+"""Outbox (bounded, durable) and uplink (acks, batching, rewind on refusal) on memory://."""
+
+from __future__ import annotations
+
+import pytest
+
+from contracts import decode_batch, encode
+from contracts.events import AnomalyEvent, NodeStatus
+from contracts.transports.memory import MemoryBroker, MemoryPublisher
+from edge_agent.outbox import Outbox, OutboxError
+from edge_agent.uplink import Uplink, UplinkConfig
+from tests.unit.contracts.samples import flow
+
+
+def _flows(n, node="pi-1"):
+    return [("flows", encode(flow(node_id=node, flow_id=f"f{i}"))) for i in range(n)]
+
+
+def test_outbox_survives_reopen(tmp_path):
+    ob = Outbox(tmp_path / "o.db")
+    ob.put_many(_flows(10))
+    ob.close()
+    again = Outbox(tmp_path / "o.db")
+    assert len(again) == 10
+    assert [r.kind for r in again.peek(100)] == ["flows"] * 10
+
+
+def test_bound_drops_oldest_flows_never_anomalies(tmp_path):
+    ob = Outbox(tmp_path / "o.db", max_rows=1000)
+    anomaly = encode(AnomalyEvent(node_id="pi-1", detector="rules", score=1, threshold=1))
+    ob.put_many([("anomalies", anomaly)] * 300)
+    dropped = ob.put_many(_flows(1000))
+    stats = ob.stats()
+    assert dropped == 300 and stats["dropped_flows"] == 300
+    assert stats["depth_anomalies"] == 300 and stats["depth"] == 1000
+    oldest_flow = next(r for r in ob.peek(2000) if r.kind == "flows")
+    assert b'"f300"' in oldest_flow.payload  # f0..f299 went first
+    ob.close()
+    assert Outbox(tmp_path / "o.db").dropped == 300  # the counter is persisted
+
+
+def test_unknown_kind_is_refused(tmp_path):
+    with pytest.raises(OutboxError):
+        Outbox(tmp_path / "o.db").put_many([("bogus", b"x")])
+
+
+def test_uplink_batches_and_deletes_only_after_delivery(tmp_path):
+    MemoryBroker.reset("up")
+    ob = Outbox(tmp_path / "o.db")
+    ob.put_many(_flows(1200) + [("status", encode(NodeStatus(node_id="pi-1", online=True)))])
+    pub = MemoryBroker.named("up").publisher()
+    up = Uplink("pi-1", ob, pub, UplinkConfig(batch_max=200, max_inflight=2))
+    # execute: the first pump publishes two messages; nothing is deleted before their callbacks
+    up.pump()
+    assert len(ob) == 1201
+    msgs = MemoryBroker.named("up").messages("fednids/v1/pi-1/flows")
+    assert [len(decode_batch(m.value)) for m in msgs] == [200, 200]
+    assert up.drain(5)
+    # assert: every event arrived once, the outbox is empty, status went retained to its topic
+    got = [e for m in MemoryBroker.named("up").messages("fednids/v1/pi-1/flows") for e in decode_batch(m.value)]
+    assert len(got) == 1200 and len({e.event_id for e in got}) == 1200
+    status = MemoryBroker.named("up").messages("fednids/v1/pi-1/status")
+    assert len(status) == 1 and status[0].retained
+    assert len(ob) == 0
+
+
+class _RefusingPublisher(MemoryPublisher):
+    """Refuses the first ``n`` deliveries, like a broker answering PUBACK with an error."""
+
+    def __init__(self, broker, n):
+        super().__init__(broker)
+        self.n = n
+
+    def publish(self, topic, value, *, key=None, on_delivery=None, retain=False):
+        if self.n > 0 and on_delivery is not None:
+            self.n -= 1
+            on_delivery(RuntimeError("not authorized"))
+            return
+        super().publish(topic, value, key=key, on_delivery=on_delivery, retain=retain)
+
+
+def test_refused_messages_are_sent_again(tmp_path):
+    MemoryBroker.reset("rf")
+    broker = MemoryBroker.named("rf")
+    ob = Outbox(tmp_path / "o.db")
+    ob.put_many(_flows(50))
+    up = Uplink("pi-1", ob, _RefusingPublisher(broker, 1), UplinkConfig(batch_max=20, retry_backoff_s=0.05))
+    assert up.drain(5)
+    got = {e.event_id for m in broker.messages("fednids/v1/pi-1/flows") for e in decode_batch(m.value)}
+    assert len(got) == 50
+    assert up.refused == 1
+
+
+def test_oversized_batches_are_split_under_the_message_limit(tmp_path):
+    from contracts.codec import MAX_MESSAGE_BYTES
+
+    MemoryBroker.reset("big")
+    ob = Outbox(tmp_path / "o.db")
+    ob.put_many(_flows(2000))
+    up = Uplink("pi-1", ob, MemoryBroker.named("big").publisher(), UplinkConfig(batch_max=5000, max_inflight=100))
+    assert up.drain(5)
+    msgs = MemoryBroker.named("big").messages("fednids/v1/pi-1/flows")
+    assert all(len(m.value) <= MAX_MESSAGE_BYTES for m in msgs)
+    assert sum(len(decode_batch(m.value)) for m in msgs) == 2000
