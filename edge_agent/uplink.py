@@ -70,7 +70,7 @@ class Uplink:
             for s in stale:
                 ids, _ = self._inflight.pop(s)
                 if ids:
-                    self._rewind_to = min(ids) if self._rewind_to is None else min(self._rewind_to, min(ids))
+                    self._rewind_to = min(ids) if self._rewind_to is None else min(self._rewind_to, *ids)
             if self._rewind_to is not None and now >= self._retry_at:
                 self._cursor = min(self._cursor, self._rewind_to - 1)
                 self._rewind_to = None

@@ -47,7 +47,7 @@ def test_unknown_kind_is_refused(tmp_path):
 def test_uplink_batches_and_deletes_only_after_delivery(tmp_path):
     MemoryBroker.reset("up")
     ob = Outbox(tmp_path / "o.db")
-    ob.put_many(_flows(1200) + [("status", encode(NodeStatus(node_id="pi-1", online=True)))])
+    ob.put_many([*_flows(1200), ("status", encode(NodeStatus(node_id="pi-1", online=True)))])
     pub = MemoryBroker.named("up").publisher()
     up = Uplink("pi-1", ob, pub, UplinkConfig(batch_max=200, max_inflight=2))
     # execute: the first pump publishes two messages; nothing is deleted before their callbacks
