@@ -70,7 +70,7 @@ def _bridge(mqtt_url: str, kafka_url: str, client_id: str, wait: bool = True, gr
             raise AssertionError(f"bridge exited with {proc.returncode}")
         if " ready: " in line:
             break
-    threading.Thread(target=lambda: proc.stderr.read(), daemon=True).start()  # type: ignore[union-attr]
+    threading.Thread(target=proc.stderr.read, daemon=True).start()  # type: ignore[union-attr]
     return proc
 
 
