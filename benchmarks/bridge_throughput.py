@@ -22,10 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from contracts import FLOW_FEATURES, decode, encode_batch  # noqa: E402
-from contracts.events import FlowRecord  # noqa: E402
-from contracts.transports import TransportOptions, open_publisher, open_subscriber, parse_url  # noqa: E402
-from contracts.transports.kafka import ensure_topics  # noqa: E402
+from contracts import FLOW_FEATURES, decode, encode_batch
+from contracts.events import FlowRecord
+from contracts.transports import TransportOptions, open_publisher, open_subscriber, parse_url
+from contracts.transports.kafka import ensure_topics
 
 
 def make_batches(node: str, n_events: int, per_batch: int) -> tuple[list[bytes], set[uuid.UUID]]:

@@ -73,3 +73,20 @@ def parse_mqtt_topic(topic: str) -> tuple[str, MqttKind]:
 def kafka_topic_for(kind: MqttKind | str) -> KafkaTopic:
     """Where the bridge sends what arrives on an agent topic of this kind."""
     return _KIND_TO_KAFKA[MqttKind(kind)]
+
+
+_EVENT_KIND_TO_KAFKA: dict[str, KafkaTopic] = {
+    "flow": KafkaTopic.NETWORK_DATA,
+    "anomaly": KafkaTopic.ANOMALIES,
+    "classification": KafkaTopic.ATTACK_CLASSIFIED,
+    "prediction": KafkaTopic.ATTACK_PREDICTED,
+    "alert": KafkaTopic.ALERTS,
+    "fl": KafkaTopic.FL_EVENTS,
+    "status": KafkaTopic.NODE_STATUS,
+    "model": KafkaTopic.MODELS,
+}
+
+
+def topic_for_event_kind(kind: str) -> KafkaTopic:
+    """The Kafka topic an event of this ``kind`` lives on."""
+    return _EVENT_KIND_TO_KAFKA[kind]

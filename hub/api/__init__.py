@@ -1,0 +1,1 @@
+"""The hub's FastAPI app: REST under /api, live events on /ws/events."""

@@ -1,0 +1,63 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+
+from hub.api.routes import alerts, events, fleet, health
+from hub.api.ws import router as ws_router
+from hub.bus import EventBus
+from hub.errors import StoreError
+from hub.settings import HubSettings
+from hub.storage import EventStore, Queries
+
+
+def create_app(settings: HubSettings, store: EventStore, bus: EventBus | None = None) -> FastAPI:
+    app = FastAPI(title="fednids hub API", version="0.1.0", openapi_url="/api/openapi.json",
+                  docs_url="/api/docs", redoc_url=None)
+    app.state.settings = settings
+    app.state.store = store
+    app.state.queries = Queries(store)
+    app.state.bus = bus or EventBus(settings.ws_queue)
+    registry = CollectorRegistry()
+    requests = Counter("api_requests", "API requests", ["status"], registry=registry)
+
+    @app.middleware("http")
+    async def count(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response = await call_next(request)
+        requests.labels(str(response.status_code)).inc()
+        return response
+
+    @app.exception_handler(StoreError)
+    async def store_down(_request: Request, exc: StoreError) -> JSONResponse:
+        return JSONResponse({"detail": "database unavailable"}, status_code=503)
+
+    for r in (health.router, fleet.router, events.router, alerts.router):
+        app.include_router(r, prefix="/api")
+    app.include_router(ws_router)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> PlainTextResponse:
+        return PlainTextResponse(generate_latest(registry).decode(), media_type=CONTENT_TYPE_LATEST)
+
+    if settings.static_dir and Path(settings.static_dir, "index.html").is_file():
+        _mount_dashboard(app, Path(settings.static_dir))
+    return app
+
+
+def _mount_dashboard(app: FastAPI, root: Path) -> None:
+    from fastapi.staticfiles import StaticFiles
+
+    if (root / "assets").is_dir():
+        app.mount("/assets", StaticFiles(directory=root / "assets"), name="assets")
+
+    @app.get("/{path:path}", include_in_schema=False)
+    def spa(path: str) -> FileResponse:
+        candidate = (root / path).resolve()
+        if path and candidate.is_file() and root.resolve() in candidate.parents:
+            return FileResponse(candidate)
+        return FileResponse(root / "index.html")

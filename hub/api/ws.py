@@ -1,0 +1,68 @@
+"""``/ws/events``: stored events as they arrive, filtered by topic.
+
+The token comes in the query string (browsers cannot set headers on a WebSocket). A client
+that falls behind by more than the queue size is closed with 1013 (try again later)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Annotated
+
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+
+from contracts.topics import KafkaTopic
+from hub.bus import EventBus
+from hub.storage.tokens import check_token
+
+router = APIRouter()
+ALL_TOPICS = [t.value for t in KafkaTopic if t is not KafkaTopic.DEAD_LETTER]
+
+
+@router.websocket("/ws/events")
+async def events_ws(ws: WebSocket, token: Annotated[str, Query()] = "",
+                    topics: Annotated[str, Query()] = ",".join(ALL_TOPICS)) -> None:
+    store = ws.app.state.store
+    bus: EventBus = ws.app.state.bus
+    role = await asyncio.to_thread(check_token, store, token) if token else None
+    if role is None:
+        await ws.close(code=1008, reason="missing or invalid token")
+        return
+    wanted = {t.strip() for t in topics.split(",") if t.strip()}
+    unknown = wanted - set(ALL_TOPICS)
+    if unknown or not wanted:
+        await ws.close(code=1008, reason=f"unknown topics: {', '.join(sorted(unknown)) or '(none)'}")
+        return
+    await ws.accept()
+    listener = bus.subscribe(wanted)
+    receiver = asyncio.create_task(_drain_client(ws))
+    try:
+        while True:
+            get = asyncio.create_task(listener.queue.get())
+            closed = asyncio.create_task(listener.closed.wait())
+            done, _ = await asyncio.wait({get, closed, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            if receiver in done:
+                get.cancel()
+                closed.cancel()
+                break
+            if get in done:
+                closed.cancel()
+                await ws.send_json(get.result())
+                continue
+            get.cancel()
+            await ws.close(code=1013, reason=f"too slow: more than {listener.maxsize} events behind")
+            break
+    except WebSocketDisconnect:
+        pass
+    finally:
+        bus.unsubscribe(listener)
+        receiver.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await receiver
+
+
+async def _drain_client(ws: WebSocket) -> None:
+    """Read (and ignore) what the client sends, so we notice when it goes away."""
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        while True:
+            await ws.receive_text()

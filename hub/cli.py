@@ -1,0 +1,113 @@
+"""``fednids hub ...`` and ``fednids api ...``: the hub's processes."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+
+log = logging.getLogger("fednids.hub")
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    hub = sub.add_parser("hub", help="hub processes: ingestor, analytics services, migrations")
+    hsub = hub.add_subparsers(dest="hub_cmd", required=True)
+    ing = hsub.add_parser("ingestor", help="Kafka -> database (offsets committed after the DB commit)")
+    ing.add_argument("--kafka", dest="kafka_url")
+    ing.add_argument("--db", dest="db_url")
+    ing.set_defaults(handler=_ingestor)
+    mig = hsub.add_parser("migrate", help="create or upgrade the database schema")
+    mig.add_argument("--db", dest="db_url")
+    mig.set_defaults(handler=_migrate)
+    for name in ("hub.services.cli", "hub.fl.cli"):  # parts that add their own hub subcommands
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError:
+            continue
+        module.register_services(hsub)
+
+    api = sub.add_parser("api", help="the REST + WebSocket API")
+    asub = api.add_subparsers(dest="api_cmd", required=True)
+    serve = asub.add_parser("serve", help="serve the API (and a built dashboard with --static)")
+    serve.add_argument("--db", dest="db_url")
+    serve.add_argument("--kafka", dest="kafka_url", help="feed /ws/events from Kafka (group api-ws)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--static", dest="static_dir")
+    serve.set_defaults(handler=_serve)
+    tok = asub.add_parser("token", help="API tokens")
+    tsub = tok.add_subparsers(dest="token_cmd", required=True)
+    create = tsub.add_parser("create", help="create a token (printed once)")
+    create.add_argument("--role", choices=["operator", "read"], required=True)
+    create.add_argument("--name", required=True)
+    create.add_argument("--db", dest="db_url")
+    create.set_defaults(handler=_token_create)
+
+
+def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from hub.settings import HubSettings
+
+    keys = ("db_url", "kafka_url", "host", "port", "static_dir")
+    return HubSettings(**{k: getattr(args, k) for k in keys if getattr(args, k, None) is not None})
+
+
+def _store(url: str):  # type: ignore[no-untyped-def]
+    from hub.storage import EventStore
+
+    store = EventStore(url)
+    store.create_schema()
+    return store
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    s = _settings(args)
+    _store(s.db_url)
+    log.info("schema ready on %s", s.db_url.split("@")[-1])
+    return 0
+
+
+def _ingestor(args: argparse.Namespace) -> int:
+    from contracts.runtime import stop_event_on_signals
+    from contracts.transports import open_publisher, open_subscriber
+    from hub.ingestor import INGEST_TOPICS, Ingestor
+
+    s = _settings(args)
+    stop = stop_event_on_signals()
+    store = _store(s.db_url)
+    sub = open_subscriber(s.kafka_url, INGEST_TOPICS, group="ingestor")
+    Ingestor(sub, store, open_publisher(s.kafka_url)).run(stop)
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import threading
+
+    import uvicorn
+
+    from hub.api.app import create_app
+    from hub.api.live import feed_bus_from_kafka
+    from hub.bus import EventBus
+
+    s = _settings(args)
+    store = _store(s.db_url)
+    bus = EventBus(s.ws_queue)
+    stop = threading.Event()
+    if getattr(args, "kafka_url", None):
+        threading.Thread(target=feed_bus_from_kafka, args=(s.kafka_url, bus, stop), daemon=True).start()
+    uvicorn.run(create_app(s, store, bus), host=s.host, port=s.port, log_level="info")
+    stop.set()
+    return 0
+
+
+def _token_create(args: argparse.Namespace) -> int:
+    from hub.errors import HubError
+    from hub.storage.tokens import create_token
+
+    s = _settings(args)
+    try:
+        token = create_token(_store(s.db_url), args.name, args.role)
+    except HubError as exc:
+        log.error("%s", exc)
+        return 1
+    print(token)
+    return 0

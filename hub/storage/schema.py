@@ -1,0 +1,95 @@
+"""Tables. Raw flows have their own narrow table (the bulk of the rows); every other event
+is a row of ``events`` with the columns the API filters on and the contract JSON."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+flows = Table(
+    "flows", metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("node_id", String(64), nullable=False),
+    Column("ts", Float, nullable=False),
+    Column("minute", Integer, nullable=False),
+    Column("start_ts", Float, nullable=False),
+    Column("end_ts", Float, nullable=False),
+    Column("src_ip", String(64), nullable=False),
+    Column("dst_ip", String(64), nullable=False),
+    Column("src_port", Integer, nullable=False),
+    Column("dst_port", Integer, nullable=False),
+    Column("proto", Integer, nullable=False),
+    Column("packets", Integer, nullable=False),
+    Column("bytes", Float, nullable=False),
+    Column("label", String(64)),
+    Index("flows_minute_node", "minute", "node_id"),
+    Index("flows_node_ts", "node_id", "ts"),
+)
+
+events = Table(
+    "events", metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("node_id", String(64), nullable=False),
+    Column("ts", Float, nullable=False),
+    Column("minute", Integer, nullable=False),
+    Column("tag", String(64)),  # detector / family / predictor / role / model name
+    Column("severity", String(16)),
+    Column("host", String(64)),  # src_ip, target host, ...
+    Column("peer", String(64)),
+    Column("payload", Text, nullable=False),  # the contract's JSON
+    Index("events_kind_ts", "kind", "ts"),
+    Index("events_kind_node_ts", "kind", "node_id", "ts"),
+    Index("events_kind_tag_ts", "kind", "tag", "ts"),
+    Index("events_kind_severity_ts", "kind", "severity", "ts"),
+    Index("events_kind_minute", "kind", "minute"),
+)
+
+alerts = Table(
+    "alerts", metadata,
+    Column("incident_key", String(200), primary_key=True),
+    Column("severity", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("family", String(32), nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("first_seen", Float, nullable=False),
+    Column("last_seen", Float, nullable=False),
+    Column("updated", Float, nullable=False),
+    Column("acknowledged_by", String(100)),
+    Column("acknowledged_at", Float),
+    Column("resolved_at", Float),
+    Column("payload", Text, nullable=False),  # the latest AlertEvent
+    Index("alerts_status_updated", "status", "updated"),
+    Index("alerts_severity_updated", "severity", "updated"),
+)
+
+nodes = Table(
+    "nodes", metadata,
+    Column("node_id", String(64), primary_key=True),
+    Column("online", Boolean, nullable=False),
+    Column("last_seen", Float, nullable=False),
+    Column("payload", Text, nullable=False),  # the latest NodeStatus
+)
+
+api_tokens = Table(
+    "api_tokens", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("salt", String(64), nullable=False),
+    Column("digest", String(128), nullable=False),
+    Column("prefix", String(16), nullable=False),
+    Column("created", Float, nullable=False),
+    Index("api_tokens_prefix", "prefix"),
+)

@@ -1,0 +1,193 @@
+"""The event store: one SQLAlchemy implementation for SQLite (embedded) and PostgreSQL.
+
+Writes are idempotent on ``event_id`` (``INSERT ... ON CONFLICT DO NOTHING RETURNING``), so
+at-least-once delivery upstream becomes exactly-once in effect here; ``insert_events``
+returns only the events that were new (the ones to fan out to live listeners).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
+
+from contracts.events import (
+    SEVERITIES,
+    AlertEvent,
+    AnomalyEvent,
+    AttackClassification,
+    AttackPrediction,
+    EventBase,
+    FLEvent,
+    FlowRecord,
+    ModelAnnouncement,
+    NodeStatus,
+)
+from contracts.features import FEATURE_INDEX
+from hub.errors import StoreError
+from hub.storage.schema import alerts, events, flows, metadata, nodes
+
+_PKT = (FEATURE_INDEX["fwd_packets"], FEATURE_INDEX["bwd_packets"])
+_BYTES = (FEATURE_INDEX["fwd_bytes"], FEATURE_INDEX["bwd_bytes"])
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _wal(conn: Any, _rec: Any) -> None:
+            cur = conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg2://" + url.removeprefix("postgresql://")
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def _epoch(ev: EventBase) -> float:
+    return ev.ts.timestamp()
+
+
+def _event_row(ev: EventBase) -> dict[str, Any]:
+    ts = _epoch(ev)
+    row: dict[str, Any] = {"event_id": str(ev.event_id), "kind": ev.kind, "node_id": ev.node_id,  # type: ignore[attr-defined]
+                           "ts": ts, "minute": int(ts // 60), "tag": None, "severity": None, "host": None,
+                           "peer": None, "payload": ev.model_dump_json()}
+    if isinstance(ev, AnomalyEvent):
+        row.update(tag=ev.detector, severity=ev.severity, host=ev.src_ip, peer=ev.dst_ip)
+    elif isinstance(ev, AttackClassification):
+        row.update(tag=ev.family, host=ev.src_ip, peer=ev.dst_ip,
+                   severity="high" if ev.family != "benign" and ev.confidence >= 0.8 else "medium")
+    elif isinstance(ev, AttackPrediction):
+        row.update(tag=ev.predictor, severity=ev.severity, host=ev.target_host, peer=ev.path[0] if ev.path else None)
+    elif isinstance(ev, AlertEvent):
+        row.update(tag=ev.family, severity=ev.severity, host=ev.hosts[0] if ev.hosts else None)
+    elif isinstance(ev, FLEvent):
+        row.update(tag=ev.role, host=str(ev.round))
+    elif isinstance(ev, NodeStatus):
+        row.update(tag="online" if ev.online else "offline")
+    elif isinstance(ev, ModelAnnouncement):
+        row.update(tag=ev.model_name, host=str(ev.version))
+    return row
+
+
+def _flow_row(ev: FlowRecord) -> dict[str, Any]:
+    ts = _epoch(ev)
+    f = ev.features
+    return {"event_id": str(ev.event_id), "node_id": ev.node_id, "ts": ts, "minute": int(ev.end_ts // 60),
+            "start_ts": ev.start_ts, "end_ts": ev.end_ts, "src_ip": ev.src_ip, "dst_ip": ev.dst_ip,
+            "src_port": ev.src_port, "dst_port": ev.dst_port, "proto": ev.proto,
+            "packets": int(f[_PKT[0]] + f[_PKT[1]]), "bytes": f[_BYTES[0]] + f[_BYTES[1]], "label": ev.label}
+
+
+class EventStore:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.dialect = self.engine.dialect.name
+        self._insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
+
+    def create_schema(self) -> None:
+        try:
+            metadata.create_all(self.engine)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot create the schema on {self.engine.url!r}: {exc}") from exc
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+            return True
+        except SQLAlchemyError:
+            return False
+
+    # -- writes -------------------------------------------------------------------------
+    def insert_events(self, batch: Sequence[EventBase]) -> list[EventBase]:
+        """Store a batch in one transaction; returns the events that were not stored before."""
+        flow_evs = [e for e in batch if isinstance(e, FlowRecord)]
+        other = [e for e in batch if not isinstance(e, FlowRecord)]
+        new_ids: set[str] = set()
+        try:
+            with self.engine.begin() as conn:
+                if flow_evs:
+                    stmt = self._insert(flows).on_conflict_do_nothing(index_elements=["event_id"]).returning(flows.c.event_id)
+                    new_ids.update(r[0] for r in conn.execute(stmt, [_flow_row(e) for e in flow_evs]))
+                if other:
+                    stmt = self._insert(events).on_conflict_do_nothing(index_elements=["event_id"]).returning(events.c.event_id)
+                    new_ids.update(r[0] for r in conn.execute(stmt, [_event_row(e) for e in other]))
+                    fresh = [e for e in other if str(e.event_id) in new_ids]
+                    self._update_alerts(conn, [e for e in fresh if isinstance(e, AlertEvent)])
+                    self._update_nodes(conn, [e for e in fresh if isinstance(e, NodeStatus)])
+        except SQLAlchemyError as exc:
+            raise StoreError(f"insert of {len(batch)} events failed: {exc}") from exc
+        return [e for e in batch if str(e.event_id) in new_ids]
+
+    def _update_alerts(self, conn: Any, evs: list[AlertEvent]) -> None:
+        for ev in sorted(evs, key=lambda e: e.ts):
+            cur = conn.execute(select(alerts).where(alerts.c.incident_key == ev.incident_key)).mappings().first()
+            now = time.time()
+            if cur is None:
+                conn.execute(alerts.insert().values(
+                    incident_key=ev.incident_key, severity=ev.severity, status=ev.status, family=ev.family,
+                    count=ev.count, first_seen=ev.first_seen.timestamp(), last_seen=ev.last_seen.timestamp(),
+                    updated=now, payload=ev.model_dump_json()))
+                continue
+            sev = max(cur["severity"], ev.severity, key=SEVERITIES.index)
+            status = cur["status"]
+            if status == "resolved" and ev.last_seen.timestamp() > (cur["resolved_at"] or 0):
+                status = "open"  # it came back
+            conn.execute(alerts.update().where(alerts.c.incident_key == ev.incident_key).values(
+                severity=sev, status=status, count=max(cur["count"], ev.count),
+                last_seen=max(cur["last_seen"], ev.last_seen.timestamp()), updated=now, payload=ev.model_dump_json()))
+
+    def _update_nodes(self, conn: Any, evs: list[NodeStatus]) -> None:
+        for ev in sorted(evs, key=lambda e: e.ts):
+            ts = _epoch(ev)
+            row = {"node_id": ev.node_id, "online": ev.online, "last_seen": ts, "payload": ev.model_dump_json()}
+            stmt = self._insert(nodes).values(**row)
+            stmt = stmt.on_conflict_do_update(index_elements=["node_id"], set_=row, where=nodes.c.last_seen <= ts)
+            conn.execute(stmt)
+
+    def set_alert_state(self, incident_key: str, status: str, by: str) -> dict[str, Any] | None:
+        now = time.time()
+        values: dict[str, Any] = {"status": status, "updated": now}
+        if status == "acknowledged":
+            values.update(acknowledged_by=by, acknowledged_at=now)
+        elif status == "resolved":
+            values.update(resolved_at=now)
+        try:
+            with self.engine.begin() as conn:
+                res = conn.execute(alerts.update().where(alerts.c.incident_key == incident_key).values(**values))
+                if res.rowcount == 0:
+                    return None
+                row = conn.execute(select(alerts).where(alerts.c.incident_key == incident_key)).mappings().one()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"alert update failed: {exc}") from exc
+        return alert_item(dict(row))
+
+
+def alert_item(row: dict[str, Any]) -> dict[str, Any]:
+    item: dict[str, Any] = json.loads(row["payload"])
+    item.update(alert_id=row["incident_key"], status=row["status"], severity=row["severity"], count=row["count"],
+                acknowledged_by=row["acknowledged_by"], acknowledged_at=_iso(row["acknowledged_at"]),
+                resolved_at=_iso(row["resolved_at"]))
+    return item
+
+
+def _iso(ts: float | None) -> str | None:
+    if ts is None or math.isnan(ts):
+        return None
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ts, UTC).isoformat()

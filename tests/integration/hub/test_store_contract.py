@@ -1,0 +1,118 @@
+"""One test suite for both store backends: SQLite (embedded) and the real PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from contracts.events import AlertEvent, AnomalyEvent, NodeStatus
+from hub.storage import BadCursor, EventFilter, EventStore, Queries
+from hub.storage.tokens import check_token, create_token
+from tests.unit.contracts.samples import all_samples, flow
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
+def store(request, tmp_path):
+    if request.param == "sqlite":
+        s = EventStore(f"sqlite:///{tmp_path / 'hub.db'}")
+    else:
+        pg = request.getfixturevalue("postgres_server")
+        schema = f"t{uuid.uuid4().hex[:8]}"
+        base = EventStore(pg.url)
+        with base.engine.begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        s = EventStore(pg.url + f"?options=-csearch_path%3D{schema}")
+    s.create_schema()
+    return s
+
+
+def test_inserts_are_idempotent_on_event_id(store):
+    events = all_samples() + [flow(flow_id=f"x{i}") for i in range(50)]
+    first = store.insert_events(events)
+    again = store.insert_events(events)
+    assert len(first) == len(events)
+    assert again == []
+
+
+def test_partial_duplicates_return_only_new_events(store):
+    a = [flow(flow_id=f"a{i}") for i in range(10)]
+    store.insert_events(a[:5])
+    fresh = store.insert_events(a)
+    assert [e.event_id for e in fresh] == [e.event_id for e in a[5:]]
+
+
+def test_cursor_pagination_walks_every_row_once(store):
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    evs = [AnomalyEvent(node_id="pi-1", detector="rules", score=i, threshold=1, ts=base + timedelta(seconds=i // 3))
+           for i in range(37)]
+    store.insert_events(evs)
+    q, seen, cursor = Queries(store), [], None
+    while True:
+        page = q.list_events("anomaly", EventFilter(), limit=10, cursor=cursor)
+        seen += [i["event_id"] for i in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(str(e.event_id) for e in evs)
+    assert len(seen) == 37
+
+
+def test_filters(store):
+    store.insert_events([
+        AnomalyEvent(node_id="pi-1", detector="rules", score=1, threshold=1, severity="high"),
+        AnomalyEvent(node_id="pi-2", detector="lstm", score=1, threshold=1, severity="low"),
+    ])
+    q = Queries(store)
+    assert [i["node_id"] for i in q.list_events("anomaly", EventFilter(node_id="pi-2"))["items"]] == ["pi-2"]
+    assert [i["detector"] for i in q.list_events("anomaly", EventFilter(tag="rules"))["items"]] == ["rules"]
+    assert [i["severity"] for i in q.list_events("anomaly", EventFilter(severity="low"))["items"]] == ["low"]
+    future = datetime.now(UTC).timestamp() + 3600
+    assert q.list_events("anomaly", EventFilter(since=future))["items"] == []
+
+
+def test_bad_cursor_is_refused(store):
+    with pytest.raises(BadCursor):
+        Queries(store).list_events("anomaly", EventFilter(), cursor="not-a-cursor")
+
+
+def test_alert_incidents_deduplicate_and_keep_state(store):
+    key = "scan:10.0.0.9"
+    store.insert_events([AlertEvent(node_id="hub", incident_key=key, severity="medium", title="scan", count=1)])
+    store.insert_events([AlertEvent(node_id="hub", incident_key=key, severity="high", title="scan", count=5)])
+    q = Queries(store)
+    items = q.list_alerts(None, None)["items"]
+    assert len(items) == 1 and items[0]["count"] == 5 and items[0]["severity"] == "high"
+    acked = store.set_alert_state(key, "acknowledged", "operator")
+    assert acked["status"] == "acknowledged" and acked["acknowledged_by"] == "operator"
+    assert store.set_alert_state("nope", "resolved", "operator") is None
+    assert [i["alert_id"] for i in q.list_alerts("acknowledged", None)["items"]] == [key]
+
+
+def test_node_state_follows_the_latest_status(store):
+    t = datetime.now(UTC)
+    store.insert_events([NodeStatus(node_id="pi-9", online=True, ts=t - timedelta(seconds=5)),
+                         NodeStatus(node_id="pi-9", online=False, reason="last_will", ts=t)])
+    store.insert_events([NodeStatus(node_id="pi-9", online=True, ts=t - timedelta(seconds=3))])  # late, older
+    nodes = Queries(store).node_states(30)
+    assert [(n["node_id"], n["online"], n["reason"]) for n in nodes] == [("pi-9", False, "last_will")]
+
+
+def test_tokens_are_stored_hashed_and_checked(store):
+    tok = create_token(store, "ops", "operator")
+    assert check_token(store, tok) == "operator"
+    assert check_token(store, tok + "x") is None
+    with store.engine.connect() as conn:
+        stored = conn.execute(text("SELECT digest FROM api_tokens")).scalar_one()
+    assert tok not in stored
+
+
+def test_overview_and_graph_shapes(store):
+    store.insert_events(all_samples())
+    q = Queries(store)
+    ov = q.overview(30)
+    assert ov["flows_total"] == 1 and ov["alerts_open"] == 1
+    g = q.graph(60)
+    assert {"nodes", "edges", "predictions"} <= g.keys()
