@@ -32,16 +32,31 @@ def make_batches(node: str, n_events: int, per_batch: int) -> tuple[list[bytes],
     batches, ids = [], set()
     feats = [float(i) for i in range(len(FLOW_FEATURES))]
     for b in range(0, n_events, per_batch):
-        evs = [FlowRecord(node_id=node, flow_id=f"{b}-{i}", src_ip="10.0.0.1", dst_ip="10.0.0.2", src_port=1000 + i,
-                          dst_port=443, proto=6, start_ts=1.0, end_ts=2.0, end_reason="fin", features=feats)
-               for i in range(min(per_batch, n_events - b))]
+        evs = [
+            FlowRecord(
+                node_id=node,
+                flow_id=f"{b}-{i}",
+                src_ip="10.0.0.1",
+                dst_ip="10.0.0.2",
+                src_port=1000 + i,
+                dst_port=443,
+                proto=6,
+                start_ts=1.0,
+                end_ts=2.0,
+                end_reason="fin",
+                features=feats,
+            )
+            for i in range(min(per_batch, n_events - b))
+        ]
         ids.update(e.event_id for e in evs)
         batches.append(encode_batch(node, evs))
     return batches, ids
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--json", type=Path, required=True)
     ap.add_argument("--mqtt")
     ap.add_argument("--kafka")
@@ -57,7 +72,9 @@ def main() -> int:
     tag = uuid.uuid4().hex[:6]
     nodes = [f"bench{tag}-{i}" for i in range(args.nodes)]
     topic_out = "network_data"
-    ensure_topics(parse_url(args.kafka), [topic_out, "dead_letter", "anomalies", "node_status", "fl_events"])
+    ensure_topics(
+        parse_url(args.kafka), [topic_out, "dead_letter", "anomalies", "node_status", "fl_events"]
+    )
     prepared = {n: make_batches(n, args.events // args.nodes, args.per_batch) for n in nodes}
     sent = set().union(*(ids for _, ids in prepared.values()))
     # a consumer that starts at the end of network_data is assigned before we publish
@@ -76,16 +93,33 @@ def main() -> int:
 
     reader = threading.Thread(target=consume, daemon=True)
     reader.start()
-    bridge = subprocess.Popen([sys.executable, "-m", "fednids", "bridge", "--mqtt", args.mqtt, "--kafka", args.kafka,
-                               "--client-id", f"bench-{tag}", "--group", f"bench-{tag}"],
-                              stderr=subprocess.PIPE, text=True)
+    bridge = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fednids",
+            "bridge",
+            "--mqtt",
+            args.mqtt,
+            "--kafka",
+            args.kafka,
+            "--client-id",
+            f"bench-{tag}",
+            "--group",
+            f"bench-{tag}",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     while " ready: " not in (bridge.stderr.readline() or " ready: "):  # type: ignore[union-attr]
         pass
     time.sleep(3)  # the reader's group assignment
     t0 = time.perf_counter()
 
     def publish(node: str) -> None:
-        pub = open_publisher(args.mqtt, TransportOptions(client_id=f"pub-{node}", clean_start=True, max_inflight=200))
+        pub = open_publisher(
+            args.mqtt, TransportOptions(client_id=f"pub-{node}", clean_start=True, max_inflight=200)
+        )
         for payload in prepared[node][0]:
             pub.publish(f"fednids/v1/{node}/flows", payload)
         pub.flush(300)
@@ -106,12 +140,17 @@ def main() -> int:
     bridge.wait(30)
     elapsed = last_seen[0] - t0
     out = {
-        "events": len(sent), "nodes": args.nodes, "events_per_message": args.per_batch,
+        "events": len(sent),
+        "nodes": args.nodes,
+        "events_per_message": args.per_batch,
         "events_per_second": round(len(sent) / elapsed) if elapsed > 0 else 0,
         "messages_per_second": round(len(sent) / args.per_batch / elapsed, 1) if elapsed > 0 else 0,
-        "publish_seconds": round(published - t0, 2), "total_seconds": round(elapsed, 2),
-        "lost": len(sent - counts.keys()), "duplicates": sum(c - 1 for c in counts.values() if c > 1),
-        "mqtt": args.mqtt, "kafka": args.kafka,
+        "publish_seconds": round(published - t0, 2),
+        "total_seconds": round(elapsed, 2),
+        "lost": len(sent - counts.keys()),
+        "duplicates": sum(c - 1 for c in counts.values() if c > 1),
+        "mqtt": args.mqtt,
+        "kafka": args.kafka,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(out, indent=2) + "\n")

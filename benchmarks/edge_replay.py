@@ -60,7 +60,9 @@ def run(pcap: Path, train_packets: int, rules: Path | None, lstm_dir: Path | Non
     state = {"training": True}
     host_alarm: dict[tuple[bytes, int], float] = {}
     weights = {"info": 0.5, "low": 1.0, "medium": 5.0, "high": 10.0, "critical": 10.0}
-    severity_weight = {r.id: weights[r.severity] for r in [*engine.flow_rules, *engine.beacon_rules]}
+    severity_weight = {
+        r.id: weights[r.severity] for r in [*engine.flow_rules, *engine.beacon_rules]
+    }
 
     def on_flow_end(flow, rec) -> None:
         serial = flow_serial.get(id(flow))
@@ -76,7 +78,9 @@ def run(pcap: Path, train_packets: int, rules: Path | None, lstm_dir: Path | Non
             s += max(severity_weight[r] for r in engine.last_matches)
             # the host windows this flow spans are flagged with its score
             for host in (flow.src, flow.dst):
-                for w in range(int(flow.first_ts // HOST_WINDOW_S), int(flow.last_ts // HOST_WINDOW_S) + 1)[:10]:
+                for w in range(
+                    int(flow.first_ts // HOST_WINDOW_S), int(flow.last_ts // HOST_WINDOW_S) + 1
+                )[:10]:
                     if s > host_alarm.get((host, w), 0.0):
                         host_alarm[(host, w)] = s
         flow_score[serial] = s
@@ -121,8 +125,13 @@ def run(pcap: Path, train_packets: int, rules: Path | None, lstm_dir: Path | Non
                 scores[i] = a * 0.9
     seconds = time.perf_counter() - t0
     return {
-        "scores": scores, "seconds": seconds, "fit_seconds": fit_s, "stats": stats.as_dict(),
-        "counters": pipe.counters(), "rule_hits": dict(engine.hits), "train_flows": len(train_flows),
+        "scores": scores,
+        "seconds": seconds,
+        "fit_seconds": fit_s,
+        "stats": stats.as_dict(),
+        "counters": pipe.counters(),
+        "rule_hits": dict(engine.hits),
+        "train_flows": len(train_flows),
     }
 
 
@@ -132,7 +141,9 @@ def detection_at(fpr: np.ndarray, tpr: np.ndarray, f: float) -> float:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--pcap", type=Path, required=True)
     ap.add_argument("--labels", type=Path)
     ap.add_argument("--train-packets", type=int, default=0)
@@ -146,14 +157,23 @@ def main() -> int:
     res = run(args.pcap, args.train_packets, args.rules, args.lstm)
     n = len(res["scores"])
     out: dict = {
-        "pcap": str(args.pcap), "packets": n, "seconds": round(res["seconds"], 3),
+        "pcap": str(args.pcap),
+        "packets": n,
+        "seconds": round(res["seconds"], 3),
         "packets_per_second": round(n / res["seconds"]),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "train_packets": args.train_packets, "train_flows": res["train_flows"],
-        "novelty_fit_seconds": round(res["fit_seconds"], 3), "parse": res["stats"],
-        "pipeline": res["counters"], "rule_hits": res["rule_hits"],
+        "train_packets": args.train_packets,
+        "train_flows": res["train_flows"],
+        "novelty_fit_seconds": round(res["fit_seconds"], 3),
+        "parse": res["stats"],
+        "pipeline": res["counters"],
+        "rule_hits": res["rule_hits"],
         "scorer": "flow score = novelty / its threshold (+3 for a service port never seen in training) + the weight of the most severe rule the flow matched (low 1, medium 5, high/critical 10); window score: every packet of a host in a 60 s window where a rule flagged one of its flows scores at least 0.9 x that flow",
-        "machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine(), "cores_used": 1 if not args.all_cores else os.cpu_count()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpu": platform.processor() or platform.machine(),
+            "cores_used": 1 if not args.all_cores else os.cpu_count(),
+        },
     }
     if args.labels:
         from sklearn.metrics import roc_auc_score, roc_curve

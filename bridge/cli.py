@@ -10,10 +10,14 @@ log = logging.getLogger("fednids.bridge")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("bridge", help="MQTT -> Kafka bridge (at-least-once, dead_letter for bad payloads)")
+    p = sub.add_parser(
+        "bridge", help="MQTT -> Kafka bridge (at-least-once, dead_letter for bad payloads)"
+    )
     p.add_argument("--mqtt", dest="mqtt_url")
     p.add_argument("--kafka", dest="kafka_url")
-    p.add_argument("--group", help="shared-subscription group (bridges in one group split the load)")
+    p.add_argument(
+        "--group", help="shared-subscription group (bridges in one group split the load)"
+    )
     p.add_argument("--client-id")
     p.add_argument("--ca", dest="ca_file", type=Path)
     p.add_argument("--cert", dest="cert_file", type=Path)
@@ -34,7 +38,17 @@ def _run(args: argparse.Namespace) -> int:
     from contracts.topics import KafkaTopic, mqtt_subscription
     from contracts.transports import TransportOptions, open_publisher, open_subscriber, parse_url
 
-    fields = ("mqtt_url", "kafka_url", "group", "client_id", "ca_file", "cert_file", "key_file", "metrics_port", "max_inflight")
+    fields = (
+        "mqtt_url",
+        "kafka_url",
+        "group",
+        "client_id",
+        "ca_file",
+        "cert_file",
+        "key_file",
+        "metrics_port",
+        "max_inflight",
+    )
     try:
         s = BridgeSettings(**{k: getattr(args, k) for k in fields if getattr(args, k) is not None})
     except ValidationError as exc:
@@ -52,8 +66,14 @@ def _run(args: argparse.Namespace) -> int:
 
             ensure_topics(parse_url(s.kafka_url), [t.value for t in KafkaTopic])
         pub = open_publisher(s.kafka_url, TransportOptions(client_id=s.client_id))
-        opts = TransportOptions(client_id=s.client_id, clean_start=False, ca_file=s.ca_file, cert_file=s.cert_file,
-                                key_file=s.key_file, max_inflight=s.max_inflight)
+        opts = TransportOptions(
+            client_id=s.client_id,
+            clean_start=False,
+            ca_file=s.ca_file,
+            cert_file=s.cert_file,
+            key_file=s.key_file,
+            max_inflight=s.max_inflight,
+        )
         sub = open_subscriber(s.mqtt_url, [mqtt_subscription()], group=s.group, options=opts)
         wait = getattr(sub, "wait_subscribed", None)
         if wait is not None:

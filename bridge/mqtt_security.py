@@ -22,13 +22,20 @@ class MqttSecurity:
 
 
 def render_acl(sec: MqttSecurity) -> str:
-    return Template((TEMPLATES / "acl.tmpl").read_text()).substitute(bridge_cn=sec.bridge_cn, hub_cn=sec.hub_cn)
+    return Template((TEMPLATES / "acl.tmpl").read_text()).substitute(
+        bridge_cn=sec.bridge_cn, hub_cn=sec.hub_cn
+    )
 
 
 def render_config(sec: MqttSecurity, acl_file: Path) -> str:
     return Template((TEMPLATES / "mosquitto.conf.tmpl").read_text()).substitute(
-        data_dir=sec.data_dir, port=sec.port, bind=sec.bind, ca_file=sec.ca_file, cert_file=sec.cert_file,
-        key_file=sec.key_file, acl_file=acl_file,
+        data_dir=sec.data_dir,
+        port=sec.port,
+        bind=sec.bind,
+        ca_file=sec.ca_file,
+        cert_file=sec.cert_file,
+        key_file=sec.key_file,
+        acl_file=acl_file,
     )
 
 
@@ -45,4 +52,4 @@ def write_broker_files(sec: MqttSecurity, out: Path) -> tuple[Path, Path]:
 def listener_fragment(sec: MqttSecurity, acl_file: Path) -> str:
     """Only the TLS listener and ACL lines (for adding to an existing broker config)."""
     text = render_config(sec, acl_file)
-    return text[text.index("listener "):]
+    return text[text.index("listener ") :]

@@ -34,7 +34,10 @@ from contracts.transports.base import Message, Publisher, Subscriber
 log = logging.getLogger(__name__)
 
 KIND_TYPES: dict[MqttKind, type[EventBase]] = {
-    MqttKind.FLOWS: FlowRecord, MqttKind.ANOMALIES: AnomalyEvent, MqttKind.STATUS: NodeStatus, MqttKind.FL: FLEvent,
+    MqttKind.FLOWS: FlowRecord,
+    MqttKind.ANOMALIES: AnomalyEvent,
+    MqttKind.STATUS: NodeStatus,
+    MqttKind.FL: FLEvent,
 }
 
 
@@ -47,8 +50,13 @@ class _Pending:
 
 
 class Bridge:
-    def __init__(self, subscriber: Subscriber, publisher: Publisher, max_inflight: int = 2000,
-                 metrics: BridgeMetrics | None = None) -> None:
+    def __init__(
+        self,
+        subscriber: Subscriber,
+        publisher: Publisher,
+        max_inflight: int = 2000,
+        metrics: BridgeMetrics | None = None,
+    ) -> None:
         self.sub = subscriber
         self.pub = publisher
         self.max_inflight = max_inflight
@@ -69,13 +77,21 @@ class Bridge:
         topic = kafka_topic_for(kind).value
         for ev in events:
             if ev.node_id != node:
-                raise ValidationFailed(f"node {node!r} may not publish events of node {ev.node_id!r}")
+                raise ValidationFailed(
+                    f"node {node!r} may not publish events of node {ev.node_id!r}"
+                )
             if type(ev) is not want:
                 raise ValidationFailed(f"topic kind {kind.value!r} carries {ev.kind!r} events")  # type: ignore[attr-defined]
         return node, [(topic, ev) for ev in events]
 
     def _produce(self, p: _Pending, topic: str, key: bytes, value: bytes) -> None:
-        def done(err: Exception | None, p: _Pending = p, topic: str = topic, key: bytes = key, value: bytes = value) -> None:
+        def done(
+            err: Exception | None,
+            p: _Pending = p,
+            topic: str = topic,
+            key: bytes = key,
+            value: bytes = value,
+        ) -> None:
             with self._lock:
                 if err is not None:
                     self.metrics.kafka_errors.inc()
@@ -101,8 +117,12 @@ class Bridge:
             node_guess = msg.topic.split("/")[2] if msg.topic.count("/") >= 3 else None
             self.metrics.dead_lettered.labels(exc.reason.split(":")[0][:40]).inc()
             self.dead += 1
-            self._produce(p, KafkaTopic.DEAD_LETTER.value, (node_guess or "unknown").encode(),
-                          dead_letter(exc.reason, msg.topic, msg.value, node_guess, service="bridge"))
+            self._produce(
+                p,
+                KafkaTopic.DEAD_LETTER.value,
+                (node_guess or "unknown").encode(),
+                dead_letter(exc.reason, msg.topic, msg.value, node_guess, service="bridge"),
+            )
             return
         key = node.encode()
         for topic, ev in routed:
@@ -133,7 +153,9 @@ class Bridge:
         """Read what MQTT has (unless too much is in flight), serve Kafka, ack what is done."""
         n = 0
         if len(self._pending) < self.max_inflight:
-            msgs = self.sub.poll(timeout, max_messages=min(1000, self.max_inflight - len(self._pending)))
+            msgs = self.sub.poll(
+                timeout, max_messages=min(1000, self.max_inflight - len(self._pending))
+            )
             for m in msgs:
                 self.handle(m)
             n = len(msgs)
@@ -160,6 +182,9 @@ class Bridge:
             self._ack_ready()
         left = len(self._pending)
         if left:
-            log.warning("bridge: %d messages not confirmed by Kafka at shutdown; MQTT will redeliver them", left)
+            log.warning(
+                "bridge: %d messages not confirmed by Kafka at shutdown; MQTT will redeliver them",
+                left,
+            )
         self.pub.close()
         self.sub.close()

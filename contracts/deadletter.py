@@ -10,20 +10,24 @@ from typing import Any
 MAX_KEPT_BYTES = 512 * 1024
 
 
-def dead_letter(reason: str, source_topic: str, payload: bytes, node_id: str | None = None,
-                service: str = "") -> bytes:
+def dead_letter(
+    reason: str, source_topic: str, payload: bytes, node_id: str | None = None, service: str = ""
+) -> bytes:
     """One JSON record for the ``dead_letter`` topic (the original bytes base64, capped)."""
     kept = payload[:MAX_KEPT_BYTES]
-    return json.dumps({
-        "reason": reason[:2000],
-        "source_topic": source_topic[:500],
-        "node_id": node_id,
-        "service": service,
-        "received_at": time.time(),
-        "size": len(payload),
-        "truncated": len(kept) < len(payload),
-        "payload_b64": base64.b64encode(kept).decode(),
-    }, separators=(",", ":")).encode()
+    return json.dumps(
+        {
+            "reason": reason[:2000],
+            "source_topic": source_topic[:500],
+            "node_id": node_id,
+            "service": service,
+            "received_at": time.time(),
+            "size": len(payload),
+            "truncated": len(kept) < len(payload),
+            "payload_b64": base64.b64encode(kept).decode(),
+        },
+        separators=(",", ":"),
+    ).encode()
 
 
 def read_dead_letter(record: bytes) -> dict[str, Any]:

@@ -129,9 +129,7 @@ class AttackClassification(EventBase):
     family: AttackFamily
     confidence: Probability
     probabilities: dict[AttackFamily, Probability] = Field(default_factory=dict)
-    detectors: Annotated[list[Detector], Field(max_length=4)] = Field(
-        default_factory=list
-    )
+    detectors: Annotated[list[Detector], Field(max_length=4)] = Field(default_factory=list)
     rule_ids: Annotated[list[ShortText], Field(max_length=32)] = Field(default_factory=list)
     top_features: Annotated[list[FeatureContribution], Field(max_length=16)] = Field(
         default_factory=list

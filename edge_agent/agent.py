@@ -32,34 +32,55 @@ def load_detectors(settings: AgentSettings) -> list[Detector]:
         try:
             from edge_agent.detectors.lstm import LstmDetector  # type: ignore[import-not-found,unused-ignore]
         except ImportError:
-            log.warning("agent: --model-dir given but the LSTM detector is not available in this build; rules only")
+            log.warning(
+                "agent: --model-dir given but the LSTM detector is not available in this build; rules only"
+            )
         else:
             detectors.append(LstmDetector.load(settings.model_dir))
     return detectors
 
 
 def mqtt_options(settings: AgentSettings) -> TransportOptions:
-    will = NodeStatus(node_id=settings.node_id, online=False, reason="last_will", agent_version=AGENT_VERSION)
+    will = NodeStatus(
+        node_id=settings.node_id, online=False, reason="last_will", agent_version=AGENT_VERSION
+    )
     return TransportOptions(
         client_id=f"agent-{settings.node_id}",
-        ca_file=settings.ca_file, cert_file=settings.cert_file, key_file=settings.key_file,
+        ca_file=settings.ca_file,
+        cert_file=settings.cert_file,
+        key_file=settings.key_file,
         username=settings.mqtt_username,
         password=settings.mqtt_password.get_secret_value() if settings.mqtt_password else None,
         clean_start=False,
-        will_topic=mqtt_topic(settings.node_id, MqttKind.STATUS), will_payload=encode(will),
+        will_topic=mqtt_topic(settings.node_id, MqttKind.STATUS),
+        will_payload=encode(will),
     )
 
 
 class Agent:
-    def __init__(self, settings: AgentSettings, publisher: Publisher | None = None,
-                 source: PacketSource | None = None, detectors: list[Detector] | None = None) -> None:
+    def __init__(
+        self,
+        settings: AgentSettings,
+        publisher: Publisher | None = None,
+        source: PacketSource | None = None,
+        detectors: list[Detector] | None = None,
+    ) -> None:
         self.settings = settings
         self.node_id = settings.node_id
         self.source = source or open_source(settings.source)
-        self.pipeline = Pipeline(self.node_id, detectors if detectors is not None else load_detectors(settings))
-        self.outbox = Outbox(settings.outbox_path, settings.outbox_max_rows, settings.outbox_durable)
+        self.pipeline = Pipeline(
+            self.node_id, detectors if detectors is not None else load_detectors(settings)
+        )
+        self.outbox = Outbox(
+            settings.outbox_path, settings.outbox_max_rows, settings.outbox_durable
+        )
         self.publisher = publisher or open_publisher(settings.mqtt_url, mqtt_options(settings))
-        self.uplink = Uplink(self.node_id, self.outbox, self.publisher, UplinkConfig(batch_interval_s=settings.batch_interval_s))
+        self.uplink = Uplink(
+            self.node_id,
+            self.outbox,
+            self.publisher,
+            UplinkConfig(batch_interval_s=settings.batch_interval_s),
+        )
         self.model_version: str | None = None
         self.started = time.monotonic()
         self._buffer: list[tuple[str, bytes]] = []
@@ -77,19 +98,32 @@ class Agent:
 
     def status(self, online: bool = True, reason: str = "heartbeat") -> NodeStatus:
         c = self.pipeline.counters()
-        drops = {k.removeprefix("skipped_"): v for k, v in self.source.stats.as_dict().items() if k.startswith("skipped_")}
+        drops = {
+            k.removeprefix("skipped_"): v
+            for k, v in self.source.stats.as_dict().items()
+            if k.startswith("skipped_")
+        }
         drops["outbox_dropped_flows"] = self.outbox.dropped
         drops["evicted_flows"] = c.get("ended_evicted", 0)
         return NodeStatus(
-            node_id=self.node_id, online=online, reason=reason,  # type: ignore[arg-type]
-            uptime_s=time.monotonic() - self.started, packets_per_s=self._pps,
-            flows_total=c["flows"], anomalies_total=c["anomalies"], outbox_depth=len(self.outbox),
-            model_version=self.model_version, drops=dict(list(drops.items())[:32]),
-            agent_version=AGENT_VERSION, source=self.settings.source[:200],
+            node_id=self.node_id,
+            online=online,
+            reason=reason,  # type: ignore[arg-type]
+            uptime_s=time.monotonic() - self.started,
+            packets_per_s=self._pps,
+            flows_total=c["flows"],
+            anomalies_total=c["anomalies"],
+            outbox_depth=len(self.outbox),
+            model_version=self.model_version,
+            drops=dict(list(drops.items())[:32]),
+            agent_version=AGENT_VERSION,
+            source=self.settings.source[:200],
         )
 
     # -- the loop -------------------------------------------------------------------------------
-    def run(self, stop: threading.Event, drain_timeout: float = 15.0, keep_running: bool = False) -> dict[str, Any]:
+    def run(
+        self, stop: threading.Event, drain_timeout: float = 15.0, keep_running: bool = False
+    ) -> dict[str, Any]:
         s = self.settings
         self.uplink.start()
         self._stage([self.status(reason="startup")])
@@ -109,12 +143,13 @@ class Agent:
                 if now >= next_flush:
                     self._flush()
                     next_flush = now + s.batch_interval_s
+                if now >= next_beat or now >= next_line:
+                    self._pps = (packets - last_packets) / max(now - last_line_t, 1e-6)
+                    last_packets, last_line_t = packets, now
                 if now >= next_beat:
                     self._stage([self.status()])
                     next_beat = now + s.heartbeat_s
                 if now >= next_line:
-                    self._pps = (packets - last_packets) / max(now - last_line_t, 1e-6)
-                    last_packets, last_line_t = packets, now
                     next_line = now + s.status_interval_s
                     self._status_line()
                 if stop.is_set() or (s.max_packets is not None and packets >= s.max_packets):
@@ -132,12 +167,24 @@ class Agent:
             self._status_line()
             self.publisher.close()
             self.outbox.close()
-        return {**self.pipeline.counters(), "outbox_left": 0 if drained else -1, "acked_events": self.uplink.acked_events}
+        return {
+            **self.pipeline.counters(),
+            "outbox_left": 0 if drained else -1,
+            "acked_events": self.uplink.acked_events,
+        }
 
     def _status_line(self) -> None:
         c = self.pipeline.counters()
-        log.info("agent %s: %.0f pkt/s, %d packets, %d flows, %d anomalies, outbox %d, in flight %d",
-                 self.node_id, self._pps, c["packets"], c["flows"], c["anomalies"], len(self.outbox), self.uplink.inflight())
+        log.info(
+            "agent %s: %.0f pkt/s, %d packets, %d flows, %d anomalies, outbox %d, in flight %d",
+            self.node_id,
+            self._pps,
+            c["packets"],
+            c["flows"],
+            c["anomalies"],
+            len(self.outbox),
+            self.uplink.inflight(),
+        )
 
 
 def outbox_stats(path: Path) -> dict[str, int]:

@@ -25,7 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     run.add_argument("--model-dir", type=Path)
     run.add_argument("--max-packets", type=int)
     run.add_argument("--heartbeat", dest="heartbeat_s", type=float)
-    run.add_argument("--keep-running", action="store_true", help="stay connected after a finite source ends")
+    run.add_argument(
+        "--keep-running", action="store_true", help="stay connected after a finite source ends"
+    )
     run.set_defaults(handler=_run)
     st = asub.add_parser("outbox-stats", help="depth and drops of an outbox file")
     st.add_argument("--outbox", type=Path, required=True)
@@ -40,8 +42,19 @@ def _run(args: argparse.Namespace) -> int:
     from edge_agent.capture.errors import EdgeAgentError
     from edge_agent.settings import AgentSettings
 
-    fields = ("source", "mqtt_url", "node_id", "outbox_path", "ca_file", "cert_file", "key_file",
-              "rules_file", "model_dir", "max_packets", "heartbeat_s")
+    fields = (
+        "source",
+        "mqtt_url",
+        "node_id",
+        "outbox_path",
+        "ca_file",
+        "cert_file",
+        "key_file",
+        "rules_file",
+        "model_dir",
+        "max_packets",
+        "heartbeat_s",
+    )
     given = {k: getattr(args, k) for k in fields if getattr(args, k) is not None}
     try:
         settings = AgentSettings(**given)

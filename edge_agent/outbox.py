@@ -52,7 +52,9 @@ class Outbox:
                 " created REAL NOT NULL, payload BLOB NOT NULL)"
             )
             self._db.execute("CREATE INDEX IF NOT EXISTS outbox_kind ON outbox (kind, id)")
-            self._db.execute("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL)")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL)"
+            )
             row = self._db.execute("SELECT v FROM meta WHERE k = 'dropped'").fetchone()
             self.dropped = int(row[0]) if row else 0
             self._count = int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
@@ -73,7 +75,9 @@ class Outbox:
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
-                self._db.executemany("INSERT INTO outbox (kind, created, payload) VALUES (?, ?, ?)", rows)
+                self._db.executemany(
+                    "INSERT INTO outbox (kind, created, payload) VALUES (?, ?, ?)", rows
+                )
                 self._count += len(rows)
                 dropped = self._enforce_bound()
                 self._db.execute("COMMIT")
@@ -93,8 +97,10 @@ class Outbox:
         n = cur.rowcount
         self._count -= n
         self.dropped += n
-        self._db.execute("INSERT INTO meta (k, v) VALUES ('dropped', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v",
-                         (self.dropped,))
+        self._db.execute(
+            "INSERT INTO meta (k, v) VALUES ('dropped', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v",
+            (self.dropped,),
+        )
         return n
 
     def peek(self, limit: int, after_id: int = 0, kinds: Sequence[str] = KINDS) -> list[Row]:
@@ -123,8 +129,14 @@ class Outbox:
 
     def stats(self) -> dict[str, int]:
         with self._lock:
-            by_kind = dict(self._db.execute("SELECT kind, COUNT(*) FROM outbox GROUP BY kind").fetchall())
-        return {"depth": self._count, "dropped_flows": self.dropped, **{f"depth_{k}": by_kind.get(k, 0) for k in KINDS}}
+            by_kind = dict(
+                self._db.execute("SELECT kind, COUNT(*) FROM outbox GROUP BY kind").fetchall()
+            )
+        return {
+            "depth": self._count,
+            "dropped_flows": self.dropped,
+            **{f"depth_{k}": by_kind.get(k, 0) for k in KINDS},
+        }
 
     def close(self) -> None:
         with self._lock:

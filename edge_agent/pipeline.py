@@ -18,7 +18,9 @@ class Pipeline:
     """Feed packets in capture order. ``feed``/``tick``/``close`` return the events to publish:
     :class:`FlowRecord` for every finished flow and the detectors' :class:`AnomalyEvent`."""
 
-    def __init__(self, node_id: str, detectors: Sequence[Detector] = (), config: FlowConfig | None = None) -> None:
+    def __init__(
+        self, node_id: str, detectors: Sequence[Detector] = (), config: FlowConfig | None = None
+    ) -> None:
         self.node_id = node_id
         self.detectors = list(detectors)
         self.table = FlowTable(config)

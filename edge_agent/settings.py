@@ -34,8 +34,17 @@ class AgentSettings(BaseSettings):
     @field_validator("mqtt_password")
     @classmethod
     def _no_placeholder(cls, v: SecretStr | None) -> SecretStr | None:
-        if v is not None and v.get_secret_value().lower() in {"", "changeme", "change-me", "password", "secret", "xxx"}:
-            raise ValueError("mqtt_password is a placeholder: set a real secret or use client certificates")
+        if v is not None and v.get_secret_value().lower() in {
+            "",
+            "changeme",
+            "change-me",
+            "password",
+            "secret",
+            "xxx",
+        }:
+            raise ValueError(
+                "mqtt_password is a placeholder: set a real secret or use client certificates"
+            )
         return v
 
     @field_validator("mqtt_url")

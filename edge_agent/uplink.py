@@ -38,11 +38,19 @@ class UplinkConfig:
 
 def batch_payload(node_id: str, payloads: list[bytes]) -> bytes:
     """Encoded events -> one ``EventBatch`` message (the same bytes ``encode_batch`` makes)."""
-    return b'{"schema_version":1,"kind":"batch","node_id":"' + node_id.encode() + b'","events":[' + b",".join(payloads) + b"]}"
+    return (
+        b'{"schema_version":1,"kind":"batch","node_id":"'
+        + node_id.encode()
+        + b'","events":['
+        + b",".join(payloads)
+        + b"]}"
+    )
 
 
 class Uplink:
-    def __init__(self, node_id: str, outbox: Outbox, publisher: Publisher, config: UplinkConfig | None = None) -> None:
+    def __init__(
+        self, node_id: str, outbox: Outbox, publisher: Publisher, config: UplinkConfig | None = None
+    ) -> None:
         self.node_id = node_id
         self.outbox = outbox
         self.publisher = publisher
@@ -66,11 +74,15 @@ class Uplink:
         self._collect_acks()
         now = time.monotonic()
         with self._lock:
-            stale = [s for s, (_, at) in self._inflight.items() if now - at > self.config.resend_after_s]
+            stale = [
+                s for s, (_, at) in self._inflight.items() if now - at > self.config.resend_after_s
+            ]
             for s in stale:
                 ids, _ = self._inflight.pop(s)
                 if ids:
-                    self._rewind_to = min(ids) if self._rewind_to is None else min(self._rewind_to, *ids)
+                    self._rewind_to = (
+                        min(ids) if self._rewind_to is None else min(self._rewind_to, *ids)
+                    )
             if self._rewind_to is not None and now >= self._retry_at:
                 self._cursor = min(self._cursor, self._rewind_to - 1)
                 self._rewind_to = None
@@ -95,7 +107,12 @@ class Uplink:
         cur: list[Row] = []
         size = _BATCH_OVERHEAD
         for r in rows:
-            fits = cur and cur[0].kind == r.kind and r.kind != "status" and len(cur) < self.config.batch_max
+            fits = (
+                cur
+                and cur[0].kind == r.kind
+                and r.kind != "status"
+                and len(cur) < self.config.batch_max
+            )
             if not (fits and size + len(r.payload) + 1 <= MAX_MESSAGE_BYTES):
                 if cur:
                     out.append((cur[0].kind, cur))
@@ -112,8 +129,14 @@ class Uplink:
             serial = self._serial
             self._inflight[serial] = ([r.id for r in rows], time.monotonic())
         topic = mqtt_topic(self.node_id, MqttKind(kind))
-        payload = rows[0].payload if kind == "status" else batch_payload(self.node_id, [r.payload for r in rows])
-        self.publisher.publish(topic, payload, on_delivery=self._on_delivery(serial), retain=kind == "status")
+        payload = (
+            rows[0].payload
+            if kind == "status"
+            else batch_payload(self.node_id, [r.payload for r in rows])
+        )
+        self.publisher.publish(
+            topic, payload, on_delivery=self._on_delivery(serial), retain=kind == "status"
+        )
         self.sent_messages += 1
 
     def _on_delivery(self, serial: int) -> Callable[[Exception | None], None]:
@@ -125,10 +148,16 @@ class Uplink:
                 else:
                     self.refused += 1
                     first = min(ids) if ids else self._cursor + 1
-                    self._rewind_to = first if self._rewind_to is None else min(self._rewind_to, first)
+                    self._rewind_to = (
+                        first if self._rewind_to is None else min(self._rewind_to, first)
+                    )
                     self._retry_at = time.monotonic() + self.config.retry_backoff_s
             if err is not None:
-                log.warning("uplink: broker refused a message (%s); resending in %.0fs", err, self.config.retry_backoff_s)
+                log.warning(
+                    "uplink: broker refused a message (%s); resending in %.0fs",
+                    err,
+                    self.config.retry_backoff_s,
+                )
 
         return done
 

@@ -12,7 +12,9 @@ log = logging.getLogger("fednids.hub")
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     hub = sub.add_parser("hub", help="hub processes: ingestor, analytics services, migrations")
     hsub = hub.add_subparsers(dest="hub_cmd", required=True)
-    ing = hsub.add_parser("ingestor", help="Kafka -> database (offsets committed after the DB commit)")
+    ing = hsub.add_parser(
+        "ingestor", help="Kafka -> database (offsets committed after the DB commit)"
+    )
     ing.add_argument("--kafka", dest="kafka_url")
     ing.add_argument("--db", dest="db_url")
     ing.set_defaults(handler=_ingestor)
@@ -30,7 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     asub = api.add_subparsers(dest="api_cmd", required=True)
     serve = asub.add_parser("serve", help="serve the API (and a built dashboard with --static)")
     serve.add_argument("--db", dest="db_url")
-    serve.add_argument("--kafka", dest="kafka_url", help="feed /ws/events from Kafka (group api-ws)")
+    serve.add_argument(
+        "--kafka", dest="kafka_url", help="feed /ws/events from Kafka (group api-ws)"
+    )
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--static", dest="static_dir")
@@ -93,7 +97,9 @@ def _serve(args: argparse.Namespace) -> int:
     bus = EventBus(s.ws_queue)
     stop = threading.Event()
     if getattr(args, "kafka_url", None):
-        threading.Thread(target=feed_bus_from_kafka, args=(s.kafka_url, bus, stop), daemon=True).start()
+        threading.Thread(
+            target=feed_bus_from_kafka, args=(s.kafka_url, bus, stop), daemon=True
+        ).start()
     uvicorn.run(create_app(s, store, bus), host=s.host, port=s.port, log_level="info")
     stop.set()
     return 0

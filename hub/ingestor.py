@@ -26,8 +26,14 @@ INGEST_TOPICS = [t.value for t in KafkaTopic if t is not KafkaTopic.DEAD_LETTER]
 
 
 class Ingestor:
-    def __init__(self, subscriber: Subscriber, store: EventStore, dead_letters: Publisher,
-                 bus: EventBus | None = None, batch: int = 2000) -> None:
+    def __init__(
+        self,
+        subscriber: Subscriber,
+        store: EventStore,
+        dead_letters: Publisher,
+        bus: EventBus | None = None,
+        batch: int = 2000,
+    ) -> None:
         self.sub = subscriber
         self.store = store
         self.dlq = dead_letters
@@ -46,8 +52,11 @@ class Ingestor:
                 out.append(decode(m.value))
             except ValidationFailed as exc:
                 bad += 1
-                self.dlq.publish(KafkaTopic.DEAD_LETTER.value, dead_letter(exc.reason, m.topic, m.value, None, "ingestor"),
-                                 key=m.key)
+                self.dlq.publish(
+                    KafkaTopic.DEAD_LETTER.value,
+                    dead_letter(exc.reason, m.topic, m.value, None, "ingestor"),
+                    key=m.key,
+                )
         if bad:
             if self.dlq.flush(30) != 0:
                 raise StoreError("dead_letter not confirmed by Kafka")
@@ -68,7 +77,11 @@ class Ingestor:
                 if stop.is_set():
                     return 0  # not committed: the batch comes again after a restart
                 self.retries += 1
-                log.warning("ingestor: database unavailable (%s); retrying in %.1fs", str(exc).splitlines()[0], delay)
+                log.warning(
+                    "ingestor: database unavailable (%s); retrying in %.1fs",
+                    str(exc).splitlines()[0],
+                    delay,
+                )
                 stop.wait(delay)
                 delay = min(delay * 2, 10.0)
         self.sub.ack(msgs)
@@ -89,5 +102,10 @@ class Ingestor:
                 stop.wait(1.0)
             if time.monotonic() - last > 10:
                 last = time.monotonic()
-                log.info("ingestor: stored %d, duplicates %d, dead letters %d", self.stored, self.duplicates, self.dead)
+                log.info(
+                    "ingestor: stored %d, duplicates %d, dead letters %d",
+                    self.stored,
+                    self.duplicates,
+                    self.dead,
+                )
         self.sub.close()

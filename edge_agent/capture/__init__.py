@@ -15,8 +15,14 @@ from edge_agent.capture.frames import write_pcap
 from edge_agent.capture.packet import Packet, ParseStats, parse_frame
 
 __all__ = [
-    "CaptureError", "EdgeAgentError", "Packet", "PacketSource", "ParseStats", "open_source",
-    "parse_frame", "write_pcap",
+    "CaptureError",
+    "EdgeAgentError",
+    "Packet",
+    "PacketSource",
+    "ParseStats",
+    "open_source",
+    "parse_frame",
+    "write_pcap",
 ]
 
 
@@ -46,8 +52,11 @@ def open_source(spec: str, **overrides: object) -> PacketSource:
             from edge_agent.capture.live import LiveSource
 
             secs = opts.get("seconds")
-            return LiveSource(target, bpf=opts.get("filter") or None,  # type: ignore[arg-type]
-                              max_seconds=float(secs) if secs else None)  # type: ignore[arg-type]
+            return LiveSource(
+                target,
+                bpf=opts.get("filter") or None,  # type: ignore[arg-type]
+                max_seconds=float(secs) if secs else None,  # type: ignore[arg-type]
+            )
         if kind == "sim":
             from edge_agent.capture.sim import SimConfig, SimSource
 

@@ -24,26 +24,55 @@ def addr(ip: str) -> bytes:
     return socket.inet_aton(ip)
 
 
-def tcp_frame(ts: float, src: bytes, dst: bytes, sport: int, dport: int, flags: int,
-              payload: int = 0, seq: int = 0, ack: int = 0, window: int = 64240,
-              label: str = "benign", ttl: int = 64) -> Frame:
+def tcp_frame(
+    ts: float,
+    src: bytes,
+    dst: bytes,
+    sport: int,
+    dport: int,
+    flags: int,
+    payload: int = 0,
+    seq: int = 0,
+    ack: int = 0,
+    window: int = 64240,
+    label: str = "benign",
+    ttl: int = 64,
+) -> Frame:
     total = 40 + payload
-    hdr = _ETH + _ip(0x45, 0, total, 0, 0x4000, ttl, TCP, 0, src, dst) + _tcp(
-        sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF, 0x50, flags, window, 0, 0)
+    hdr = (
+        _ETH
+        + _ip(0x45, 0, total, 0, 0x4000, ttl, TCP, 0, src, dst)
+        + _tcp(sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF, 0x50, flags, window, 0, 0)
+    )
     return ts, hdr, 14 + total, label
 
 
-def udp_frame(ts: float, src: bytes, dst: bytes, sport: int, dport: int, payload: int,
-              label: str = "benign", ttl: int = 64) -> Frame:
+def udp_frame(
+    ts: float,
+    src: bytes,
+    dst: bytes,
+    sport: int,
+    dport: int,
+    payload: int,
+    label: str = "benign",
+    ttl: int = 64,
+) -> Frame:
     total = 28 + payload
-    hdr = _ETH + _ip(0x45, 0, total, 0, 0, ttl, UDP, 0, src, dst) + _udp(sport, dport, 8 + payload, 0)
+    hdr = (
+        _ETH + _ip(0x45, 0, total, 0, 0, ttl, UDP, 0, src, dst) + _udp(sport, dport, 8 + payload, 0)
+    )
     return ts, hdr, 14 + total, label
 
 
-def icmp_frame(ts: float, src: bytes, dst: bytes, icmp_type: int, payload: int = 56,
-               label: str = "benign") -> Frame:
+def icmp_frame(
+    ts: float, src: bytes, dst: bytes, icmp_type: int, payload: int = 56, label: str = "benign"
+) -> Frame:
     total = 28 + payload
-    hdr = _ETH + _ip(0x45, 0, total, 0, 0, 64, 1, 0, src, dst) + bytes((icmp_type, 0, 0, 0, 0, 1, 0, 1))
+    hdr = (
+        _ETH
+        + _ip(0x45, 0, total, 0, 0, 64, 1, 0, src, dst)
+        + bytes((icmp_type, 0, 0, 0, 0, 1, 0, 1))
+    )
     return ts, hdr, 14 + total, label
 
 

@@ -19,7 +19,9 @@ NO_PERMISSION = (
 class LiveSource:
     """Frames from a network interface; ``stop()`` (or ``max_seconds``) ends the iteration."""
 
-    def __init__(self, iface: str, bpf: str | None = None, max_seconds: float | None = None) -> None:
+    def __init__(
+        self, iface: str, bpf: str | None = None, max_seconds: float | None = None
+    ) -> None:
         self.iface = iface
         self.bpf = bpf
         self.max_seconds = max_seconds
@@ -38,7 +40,9 @@ class LiveSource:
             if exc.errno in (1, 13):
                 raise CaptureError(NO_PERMISSION.format(iface=iface)) from exc
             raise CaptureError(f"live capture on {iface!r} failed: {exc}") from exc
-        except Exception as exc:  # scapy raises its own Scapy_Exception for bad interfaces / filters
+        except (
+            Exception
+        ) as exc:  # scapy raises its own Scapy_Exception for bad interfaces / filters
             raise CaptureError(f"live capture on {iface!r} failed: {exc}") from exc
 
     def stop(self) -> None:
@@ -61,7 +65,9 @@ class LiveSource:
                 _cls, data, ts = raw
                 if not data:
                     continue
-                pkt = parse_frame(bytes(data), LT_ETHERNET, ts or time.time(), len(data), self.stats)
+                pkt = parse_frame(
+                    bytes(data), LT_ETHERNET, ts or time.time(), len(data), self.stats
+                )
                 if pkt is not None:
                     yield pkt
         finally:

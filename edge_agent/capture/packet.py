@@ -10,7 +10,16 @@ import struct
 from collections import Counter
 
 # Link types (pcap LINKTYPE_* values)
-LT_NULL, LT_ETHERNET, LT_RAW, LT_LOOP, LT_LINUX_SLL, LT_IPV4, LT_IPV6, LT_LINUX_SLL2 = 0, 1, 101, 108, 113, 228, 229, 276
+LT_NULL, LT_ETHERNET, LT_RAW, LT_LOOP, LT_LINUX_SLL, LT_IPV4, LT_IPV6, LT_LINUX_SLL2 = (
+    0,
+    1,
+    101,
+    108,
+    113,
+    228,
+    229,
+    276,
+)
 LT_RAW_ALT = (12, 14)
 
 TCP, UDP, ICMP, ICMP6 = 6, 17, 1, 58
@@ -58,8 +67,18 @@ class Packet:
     )
 
     def __init__(
-        self, ts: float, src: bytes, dst: bytes, sport: int, dport: int, proto: int,
-        length: int, hdr_len: int, payload: int, flags: int = 0, window: int = 0,
+        self,
+        ts: float,
+        src: bytes,
+        dst: bytes,
+        sport: int,
+        dport: int,
+        proto: int,
+        length: int,
+        hdr_len: int,
+        payload: int,
+        flags: int = 0,
+        window: int = 0,
         label: str | None = None,
     ) -> None:
         self.ts = ts
@@ -141,7 +160,9 @@ def parse_frame(
     return pkt
 
 
-def _ipv4_packet(data: bytes, off: int, ts: float, wire_ip: int, stats: ParseStats) -> Packet | None:
+def _ipv4_packet(
+    data: bytes, off: int, ts: float, wire_ip: int, stats: ParseStats
+) -> Packet | None:
     vihl, _tos, total, _id, frag, _ttl, proto, _sum, src, dst = _ipv4(data, off)
     if vihl >> 4 != 4:
         stats.skip("bad_ip_version")
@@ -157,7 +178,9 @@ def _ipv4_packet(data: bytes, off: int, ts: float, wire_ip: int, stats: ParseSta
     return _transport(data, off + ihl, ts, src, dst, proto, length, ihl, total - ihl, stats)
 
 
-def _ipv6_packet(data: bytes, off: int, ts: float, wire_ip: int, stats: ParseStats) -> Packet | None:
+def _ipv6_packet(
+    data: bytes, off: int, ts: float, wire_ip: int, stats: ParseStats
+) -> Packet | None:
     if len(data) < off + 40:
         stats.skip("truncated")
         return None
@@ -179,8 +202,16 @@ def _ipv6_packet(data: bytes, off: int, ts: float, wire_ip: int, stats: ParseSta
 
 
 def _transport(
-    data: bytes, pos: int, ts: float, src: bytes, dst: bytes, proto: int,
-    length: int, net_hdr: int, l4_len: int, stats: ParseStats,
+    data: bytes,
+    pos: int,
+    ts: float,
+    src: bytes,
+    dst: bytes,
+    proto: int,
+    length: int,
+    net_hdr: int,
+    l4_len: int,
+    stats: ParseStats,
 ) -> Packet | None:
     if proto == TCP:
         sport, dport, _seq, _ack, off_byte, flags, window = _tcp(data, pos)
@@ -188,7 +219,19 @@ def _transport(
         if thl < 20:
             stats.skip("bad_tcp_header")
             return None
-        return Packet(ts, src, dst, sport, dport, TCP, length, net_hdr + thl, max(0, l4_len - thl), flags, window)
+        return Packet(
+            ts,
+            src,
+            dst,
+            sport,
+            dport,
+            TCP,
+            length,
+            net_hdr + thl,
+            max(0, l4_len - thl),
+            flags,
+            window,
+        )
     if proto == UDP:
         sport, dport = _ports(data, pos)
         return Packet(ts, src, dst, sport, dport, UDP, length, net_hdr + 8, max(0, l4_len - 8))

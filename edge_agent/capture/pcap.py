@@ -24,7 +24,9 @@ MAX_FRAME = 262_144 * 4
 class PcapSource:
     """Reads a pcap or pcapng file. ``speed`` 0 = as fast as possible, else x real time."""
 
-    def __init__(self, path: str | Path, speed: float = 0.0, labels: list[str] | None = None) -> None:
+    def __init__(
+        self, path: str | Path, speed: float = 0.0, labels: list[str] | None = None
+    ) -> None:
         self.path = Path(path)
         self.speed = speed
         self.labels = labels
@@ -53,10 +55,14 @@ class PcapSource:
                 frames = self._pcapng(f)
             else:
                 self.stats.skip("bad_file_header")
-                raise CaptureError(f"pcap: {self.path} is not a pcap or pcapng file (magic {magic.hex()})")
+                raise CaptureError(
+                    f"pcap: {self.path} is not a pcap or pcapng file (magic {magic.hex()})"
+                )
             yield from self._paced(frames) if self.speed > 0 else frames
 
-    def _paced(self, frames: Iterator[tuple[int, float, int, bytes]]) -> Iterator[tuple[int, float, int, bytes]]:
+    def _paced(
+        self, frames: Iterator[tuple[int, float, int, bytes]]
+    ) -> Iterator[tuple[int, float, int, bytes]]:
         start_wall = first_ts = None
         for fr in frames:
             if first_ts is None:
@@ -68,7 +74,9 @@ class PcapSource:
                     time.sleep(min(delay, 5.0))
             yield fr
 
-    def _pcap(self, f: BinaryIO, endian: str, resolution: float) -> Iterator[tuple[int, float, int, bytes]]:
+    def _pcap(
+        self, f: BinaryIO, endian: str, resolution: float
+    ) -> Iterator[tuple[int, float, int, bytes]]:
         rest = f.read(20)
         if len(rest) < 20:
             self.stats.skip("bad_file_header")
@@ -148,6 +156,6 @@ def _tsresol(options: bytes, endian: str) -> float:
             break
         if code == 9 and length >= 1:
             v = options[pos + 4]
-            return 2.0 ** -(v & 0x7F) if v & 0x80 else 10.0 ** -v
+            return 2.0 ** -(v & 0x7F) if v & 0x80 else 10.0**-v
         pos += 4 + ((length + 3) // 4) * 4
     return 1e-6

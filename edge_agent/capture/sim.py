@@ -30,8 +30,16 @@ from edge_agent.capture.packet import (
 )
 
 ATTACKS = (
-    "syn_flood", "udp_flood", "port_scan_horizontal", "port_scan_vertical", "ssh_bruteforce",
-    "telnet_bruteforce", "mirai_scan_spread", "dns_amplification", "slowloris", "cnc_beaconing",
+    "syn_flood",
+    "udp_flood",
+    "port_scan_horizontal",
+    "port_scan_vertical",
+    "ssh_bruteforce",
+    "telnet_bruteforce",
+    "mirai_scan_spread",
+    "dns_amplification",
+    "slowloris",
+    "cnc_beaconing",
 )
 SCENARIOS = ("benign", "mixed", "demo", *ATTACKS)
 
@@ -69,16 +77,30 @@ class _Gen:
         self.web = f"{cfg.net}.2"
         self.dns = f"{cfg.net}.53"
         self.broker = f"{cfg.net}.3"
-        self.internet = [f"203.0.113.{i}" for i in range(1, 60)] + [f"198.51.100.{i}" for i in range(1, 60)]
+        self.internet = [f"203.0.113.{i}" for i in range(1, 60)] + [
+            f"198.51.100.{i}" for i in range(1, 60)
+        ]
         self.infections: list[tuple[float, str, str]] = []
 
     def eport(self) -> int:
         return self.rng.randint(32768, 60999)
 
     # -- building blocks ---------------------------------------------------------------
-    def tcp_session(self, t: float, c: str, s: str, dport: int, exchanges: int, label: str,
-                    req: int = 300, resp: int = 1200, rtt: float = 0.02, gap: float = 0.05,
-                    close: bool = True, sport: int | None = None) -> float:
+    def tcp_session(
+        self,
+        t: float,
+        c: str,
+        s: str,
+        dport: int,
+        exchanges: int,
+        label: str,
+        req: int = 300,
+        resp: int = 1200,
+        rtt: float = 0.02,
+        gap: float = 0.05,
+        close: bool = True,
+        sport: int | None = None,
+    ) -> float:
         r, cs, ss = self.rng, addr(c), addr(s)
         sp = sport or self.eport()
         o = self.out
@@ -88,9 +110,31 @@ class _Gen:
         o.append(tcp_frame(t, cs, ss, sp, dport, ACK, label=label))
         for _ in range(exchanges):
             t += gap * r.uniform(0.5, 1.5)
-            o.append(tcp_frame(t, cs, ss, sp, dport, PSH | ACK, payload=int(req * r.uniform(0.7, 1.3)), label=label))
+            o.append(
+                tcp_frame(
+                    t,
+                    cs,
+                    ss,
+                    sp,
+                    dport,
+                    PSH | ACK,
+                    payload=int(req * r.uniform(0.7, 1.3)),
+                    label=label,
+                )
+            )
             t += rtt * r.uniform(0.8, 1.5)
-            o.append(tcp_frame(t, ss, cs, dport, sp, PSH | ACK, payload=int(resp * r.uniform(0.5, 1.5)), label=label))
+            o.append(
+                tcp_frame(
+                    t,
+                    ss,
+                    cs,
+                    dport,
+                    sp,
+                    PSH | ACK,
+                    payload=int(resp * r.uniform(0.5, 1.5)),
+                    label=label,
+                )
+            )
         if close:
             t += 0.01
             o.append(tcp_frame(t, cs, ss, sp, dport, FIN | ACK, label=label))
@@ -98,10 +142,16 @@ class _Gen:
             o.append(tcp_frame(t + rtt, cs, ss, sp, dport, ACK, label=label))
         return t + rtt
 
-    def udp_exchange(self, t: float, c: str, s: str, dport: int, req: int, resp: int, label: str) -> None:
+    def udp_exchange(
+        self, t: float, c: str, s: str, dport: int, req: int, resp: int, label: str
+    ) -> None:
         sp = self.eport()
         self.out.append(udp_frame(t, addr(c), addr(s), sp, dport, req, label=label))
-        self.out.append(udp_frame(t + self.rng.uniform(0.001, 0.03), addr(s), addr(c), dport, sp, resp, label=label))
+        self.out.append(
+            udp_frame(
+                t + self.rng.uniform(0.001, 0.03), addr(s), addr(c), dport, sp, resp, label=label
+            )
+        )
 
     # -- benign ------------------------------------------------------------------------
     def benign(self, t0: float, t1: float) -> None:
@@ -111,10 +161,24 @@ class _Gen:
             # DNS + web browsing (workstations) or cloud TLS (IoT)
             t = t0 + r.uniform(0, 10)
             while t < t1:
-                self.udp_exchange(t, h, self.dns, 53, r.randint(30, 60), r.randint(60, 200), "benign")
-                dst = r.choice(self.internet[:20]) if iot else r.choice([self.web, *self.internet[:40]])
-                self.tcp_session(t + 0.05, h, dst, 443, r.randint(1, 4 if iot else 12), "benign",
-                                 req=r.randint(100, 600), resp=r.randint(200, 1400) if iot else r.randint(500, 1460))
+                self.udp_exchange(
+                    t, h, self.dns, 53, r.randint(30, 60), r.randint(60, 200), "benign"
+                )
+                dst = (
+                    r.choice(self.internet[:20])
+                    if iot
+                    else r.choice([self.web, *self.internet[:40]])
+                )
+                self.tcp_session(
+                    t + 0.05,
+                    h,
+                    dst,
+                    443,
+                    r.randint(1, 4 if iot else 12),
+                    "benign",
+                    req=r.randint(100, 600),
+                    resp=r.randint(200, 1400) if iot else r.randint(500, 1460),
+                )
                 t += r.expovariate(1 / (30.0 if iot else 8.0))
             # NTP
             t = t0 + r.uniform(0, 64)
@@ -129,7 +193,9 @@ class _Gen:
                 self.out.append(tcp_frame(t + 0.004, hs, bs, sp, 1883, ACK))
                 while t < t1:
                     t += r.uniform(5, 30)
-                    self.out.append(tcp_frame(t, hs, bs, sp, 1883, PSH | ACK, payload=r.randint(40, 200)))
+                    self.out.append(
+                        tcp_frame(t, hs, bs, sp, 1883, PSH | ACK, payload=r.randint(40, 200))
+                    )
                     self.out.append(tcp_frame(t + 0.003, bs, hs, 1883, sp, ACK))
 
     # -- attacks -------------------------------------------------------------------------
@@ -141,15 +207,39 @@ class _Gen:
         rate = 1500 * self.cfg.intensity
         t = t0
         while t < t0 + dur:
-            src = bytes((r.randint(1, 223), r.randint(0, 255), r.randint(0, 255), r.randint(1, 254)))
-            self.out.append(tcp_frame(t, src, victim, r.randint(1024, 65535), 80, SYN, window=r.choice((512, 1024, 5840)), label="syn_flood", ttl=r.randint(30, 250)))
+            src = bytes(
+                (r.randint(1, 223), r.randint(0, 255), r.randint(0, 255), r.randint(1, 254))
+            )
+            self.out.append(
+                tcp_frame(
+                    t,
+                    src,
+                    victim,
+                    r.randint(1024, 65535),
+                    80,
+                    SYN,
+                    window=r.choice((512, 1024, 5840)),
+                    label="syn_flood",
+                    ttl=r.randint(30, 250),
+                )
+            )
             t += r.expovariate(rate)
 
     def udp_flood(self, t0: float, dur: float) -> None:
         r, a, victim = self.rng, addr(self.attacker()), addr(self.web)
         t, rate = t0, 800 * self.cfg.intensity
         while t < t0 + dur:
-            self.out.append(udp_frame(t, a, victim, r.randint(1024, 65535), r.randint(1, 65535), r.randint(512, 1400), label="udp_flood"))
+            self.out.append(
+                udp_frame(
+                    t,
+                    a,
+                    victim,
+                    r.randint(1024, 65535),
+                    r.randint(1, 65535),
+                    r.randint(512, 1400),
+                    label="udp_flood",
+                )
+            )
             t += r.expovariate(rate)
 
     def port_scan_horizontal(self, t0: float, dur: float, port: int = 22) -> None:
@@ -158,12 +248,40 @@ class _Gen:
         step = dur / len(targets)
         for i, tgt in enumerate(targets):
             t, sp = t0 + i * step, self.eport()
-            self.out.append(tcp_frame(t, addr(a), addr(tgt), sp, port, SYN, window=1024, label="port_scan_horizontal"))
+            self.out.append(
+                tcp_frame(
+                    t, addr(a), addr(tgt), sp, port, SYN, window=1024, label="port_scan_horizontal"
+                )
+            )
             if tgt in self.lan and r.random() < 0.3:
-                self.out.append(tcp_frame(t + 0.001, addr(tgt), addr(a), port, sp, SYN | ACK, label="port_scan_horizontal"))
-                self.out.append(tcp_frame(t + 0.002, addr(a), addr(tgt), sp, port, RST, label="port_scan_horizontal"))
+                self.out.append(
+                    tcp_frame(
+                        t + 0.001,
+                        addr(tgt),
+                        addr(a),
+                        port,
+                        sp,
+                        SYN | ACK,
+                        label="port_scan_horizontal",
+                    )
+                )
+                self.out.append(
+                    tcp_frame(
+                        t + 0.002, addr(a), addr(tgt), sp, port, RST, label="port_scan_horizontal"
+                    )
+                )
             elif tgt in self.lan:
-                self.out.append(tcp_frame(t + 0.001, addr(tgt), addr(a), port, sp, RST | ACK, label="port_scan_horizontal"))
+                self.out.append(
+                    tcp_frame(
+                        t + 0.001,
+                        addr(tgt),
+                        addr(a),
+                        port,
+                        sp,
+                        RST | ACK,
+                        label="port_scan_horizontal",
+                    )
+                )
 
     def port_scan_vertical(self, t0: float, dur: float) -> None:
         r, a, tgt = self.rng, addr(self.attacker()), addr(self.rng.choice(self.lan))
@@ -172,18 +290,42 @@ class _Gen:
         flags_kind = r.choice((SYN, SYN, 0, FIN, FIN | PSH | 0x20))  # SYN, NULL, FIN, XMAS scans
         for i, p in enumerate(ports):
             t, sp = t0 + i * dur / len(ports), self.eport()
-            self.out.append(tcp_frame(t, a, tgt, sp, p, flags_kind, window=1024, label="port_scan_vertical"))
+            self.out.append(
+                tcp_frame(t, a, tgt, sp, p, flags_kind, window=1024, label="port_scan_vertical")
+            )
             if p in (22, 80, 443) and flags_kind == SYN:
-                self.out.append(tcp_frame(t + 0.001, tgt, a, p, sp, SYN | ACK, label="port_scan_vertical"))
+                self.out.append(
+                    tcp_frame(t + 0.001, tgt, a, p, sp, SYN | ACK, label="port_scan_vertical")
+                )
             else:
-                self.out.append(tcp_frame(t + 0.001, tgt, a, p, sp, RST | ACK, label="port_scan_vertical"))
+                self.out.append(
+                    tcp_frame(t + 0.001, tgt, a, p, sp, RST | ACK, label="port_scan_vertical")
+                )
 
-    def bruteforce(self, t0: float, dur: float, port: int, label: str, src: str | None = None, dst: str | None = None) -> float:
+    def bruteforce(
+        self,
+        t0: float,
+        dur: float,
+        port: int,
+        label: str,
+        src: str | None = None,
+        dst: str | None = None,
+    ) -> float:
         r = self.rng
         a, tgt = src or self.attacker(), dst or r.choice(self.lan)
         t = t0
         while t < t0 + dur:
-            t = self.tcp_session(t, a, tgt, port, r.randint(2, 4), label, req=r.randint(40, 120), resp=r.randint(40, 200), gap=0.02)
+            t = self.tcp_session(
+                t,
+                a,
+                tgt,
+                port,
+                r.randint(2, 4),
+                label,
+                req=r.randint(40, 120),
+                resp=r.randint(40, 200),
+                gap=0.02,
+            )
             t += r.uniform(0.1, 0.6)
         return t
 
@@ -200,18 +342,45 @@ class _Gen:
             t = t_inf + 1.0
             while t < end:
                 # telnet scan: random targets, mostly outside, some in the LAN
-                tgt = r.choice([h for h in self.lan if h != host]) if r.random() < 0.35 else f"{r.randint(1, 223)}.{r.randint(0, 255)}.{r.randint(0, 255)}.{r.randint(1, 254)}"
+                tgt = (
+                    r.choice([h for h in self.lan if h != host])
+                    if r.random() < 0.35
+                    else f"{r.randint(1, 223)}.{r.randint(0, 255)}.{r.randint(0, 255)}.{r.randint(1, 254)}"
+                )
                 port = r.choice((23, 23, 23, 2323))
                 sp = self.eport()
-                self.out.append(tcp_frame(t, addr(host), addr(tgt), sp, port, SYN, window=r.randint(1000, 65000), label="mirai_scan_spread"))
+                self.out.append(
+                    tcp_frame(
+                        t,
+                        addr(host),
+                        addr(tgt),
+                        sp,
+                        port,
+                        SYN,
+                        window=r.randint(1000, 65000),
+                        label="mirai_scan_spread",
+                    )
+                )
                 if tgt in self.lan:
                     if tgt in vulnerable and tgt not in infected and port == 23:
-                        t_b = self.bruteforce(t + 0.01, 3.0, 23, "mirai_scan_spread", src=host, dst=tgt)
+                        t_b = self.bruteforce(
+                            t + 0.01, 3.0, 23, "mirai_scan_spread", src=host, dst=tgt
+                        )
                         infected[tgt] = t_b
                         self.infections.append((t_b, host, tgt))
                         heapq.heappush(queue, (t_b, tgt))
                     else:
-                        self.out.append(tcp_frame(t + 0.001, addr(tgt), addr(host), port, sp, RST | ACK, label="mirai_scan_spread"))
+                        self.out.append(
+                            tcp_frame(
+                                t + 0.001,
+                                addr(tgt),
+                                addr(host),
+                                port,
+                                sp,
+                                RST | ACK,
+                                label="mirai_scan_spread",
+                            )
+                        )
                 t += r.expovariate(8.0)
 
     def dns_amplification(self, t0: float, dur: float) -> None:
@@ -220,7 +389,17 @@ class _Gen:
         resolvers = [addr(f"192.0.2.{i}") for i in range(1, 120)]
         t, rate = t0, 600 * self.cfg.intensity
         while t < t0 + dur:
-            self.out.append(udp_frame(t, r.choice(resolvers), victim, 53, r.randint(1024, 65535), r.randint(2500, 4000), label="dns_amplification"))
+            self.out.append(
+                udp_frame(
+                    t,
+                    r.choice(resolvers),
+                    victim,
+                    53,
+                    r.randint(1024, 65535),
+                    r.randint(2500, 4000),
+                    label="dns_amplification",
+                )
+            )
             t += r.expovariate(rate)
 
     def slowloris(self, t0: float, dur: float) -> None:
@@ -232,7 +411,11 @@ class _Gen:
             self.out.append(tcp_frame(t + 0.02, a, web, sp, 80, ACK, label="slowloris"))
             while t < t0 + dur:
                 t += r.uniform(8, 14)
-                self.out.append(tcp_frame(t, a, web, sp, 80, PSH | ACK, payload=r.randint(5, 20), label="slowloris"))
+                self.out.append(
+                    tcp_frame(
+                        t, a, web, sp, 80, PSH | ACK, payload=r.randint(5, 20), label="slowloris"
+                    )
+                )
                 self.out.append(tcp_frame(t + 0.01, web, a, 80, sp, ACK, label="slowloris"))
 
     def cnc_beaconing(self, t0: float, dur: float) -> None:
@@ -247,7 +430,9 @@ class _Gen:
 def simulate(cfg: SimConfig) -> Simulation:
     """Generate the whole scenario, sorted by time."""
     if cfg.scenario not in SCENARIOS:
-        raise CaptureError(f"sim: unknown scenario {cfg.scenario!r}; choose one of {', '.join(SCENARIOS)}")
+        raise CaptureError(
+            f"sim: unknown scenario {cfg.scenario!r}; choose one of {', '.join(SCENARIOS)}"
+        )
     if cfg.hosts < 2 or cfg.duration <= 0:
         raise CaptureError("sim: hosts must be >= 2 and duration > 0")
     g = _Gen(cfg)
@@ -258,10 +443,21 @@ def simulate(cfg: SimConfig) -> Simulation:
     if cfg.scenario in ATTACKS:
         plan = [(cfg.scenario, t0 + cfg.duration * 0.3, cfg.duration * 0.6)]
     elif cfg.scenario in ("mixed", "demo"):
-        order = ATTACKS if cfg.scenario == "mixed" else (
-            "port_scan_horizontal", "ssh_bruteforce", "mirai_scan_spread", "cnc_beaconing", "syn_flood")
+        order = (
+            ATTACKS
+            if cfg.scenario == "mixed"
+            else (
+                "port_scan_horizontal",
+                "ssh_bruteforce",
+                "mirai_scan_spread",
+                "cnc_beaconing",
+                "syn_flood",
+            )
+        )
         slot = cfg.duration * 0.75 / len(order)
-        plan = [(name, t0 + cfg.duration * 0.2 + i * slot, slot * 0.8) for i, name in enumerate(order)]
+        plan = [
+            (name, t0 + cfg.duration * 0.2 + i * slot, slot * 0.8) for i, name in enumerate(order)
+        ]
     runners: dict[str, Callable[[float, float], object]] = {
         "syn_flood": lambda a, d: g.syn_flood(a, min(d, 20.0)),
         "udp_flood": lambda a, d: g.udp_flood(a, min(d, 20.0)),

@@ -31,15 +31,24 @@ def service(proto: int, sport: int, dport: int) -> tuple[int, int]:
 
 
 class NoveltyModel:
-    def __init__(self, lo: np.ndarray, hi: np.ndarray, scale: np.ndarray, threshold: float,
-                 services: set[tuple[int, int]] | None = None) -> None:
+    def __init__(
+        self,
+        lo: np.ndarray,
+        hi: np.ndarray,
+        scale: np.ndarray,
+        threshold: float,
+        services: set[tuple[int, int]] | None = None,
+    ) -> None:
         self.lo, self.hi, self.scale, self.threshold = lo, hi, scale, threshold
         self.services = services
 
     def flow_score(self, flow: FlowRecord) -> float:
         """Score in threshold units: 1.0 is the benign 99th percentile."""
         s = float(self.score(np.asarray(flow.features))) / max(self.threshold, 1e-9)
-        if self.services is not None and service(flow.proto, flow.src_port, flow.dst_port) not in self.services:
+        if (
+            self.services is not None
+            and service(flow.proto, flow.src_port, flow.dst_port) not in self.services
+        ):
             s += NEW_SERVICE_WEIGHT
         return s
 
@@ -64,7 +73,9 @@ class NoveltyModel:
         hi = np.quantile(fit, quantile, axis=0)
         scale = np.maximum(hi - lo, 0.5)
         model = cls(lo, hi, scale, 0.0)
-        model.threshold = float(np.quantile(model.score(held, transformed=True), 1 - fpr)) if len(held) else 1.0
+        model.threshold = (
+            float(np.quantile(model.score(held, transformed=True), 1 - fpr)) if len(held) else 1.0
+        )
         return model
 
     def score(self, features: np.ndarray, transformed: bool = False) -> np.ndarray:
@@ -73,19 +84,37 @@ class NoveltyModel:
         return (over / self.scale).sum(axis=-1)
 
     def save(self, path: Path) -> None:
-        path.write_text(json.dumps({
-            "feature_version": FEATURE_VERSION, "features": list(FLOW_FEATURES), "lo": self.lo.tolist(),
-            "hi": self.hi.tolist(), "scale": self.scale.tolist(), "threshold": self.threshold,
-            "services": sorted(self.services) if self.services is not None else None,
-        }))
+        path.write_text(
+            json.dumps(
+                {
+                    "feature_version": FEATURE_VERSION,
+                    "features": list(FLOW_FEATURES),
+                    "lo": self.lo.tolist(),
+                    "hi": self.hi.tolist(),
+                    "scale": self.scale.tolist(),
+                    "threshold": self.threshold,
+                    "services": sorted(self.services) if self.services is not None else None,
+                }
+            )
+        )
 
     @classmethod
     def load(cls, path: Path) -> NoveltyModel:
         d = json.loads(path.read_text())
         if d.get("features") != list(FLOW_FEATURES):
-            raise ValueError(f"{path}: feature list does not match this agent's (version {FEATURE_VERSION})")
-        services = {(int(p), int(q)) for p, q in d["services"]} if d.get("services") is not None else None
-        return cls(np.array(d["lo"]), np.array(d["hi"]), np.array(d["scale"]), float(d["threshold"]), services)
+            raise ValueError(
+                f"{path}: feature list does not match this agent's (version {FEATURE_VERSION})"
+            )
+        services = (
+            {(int(p), int(q)) for p, q in d["services"]} if d.get("services") is not None else None
+        )
+        return cls(
+            np.array(d["lo"]),
+            np.array(d["hi"]),
+            np.array(d["scale"]),
+            float(d["threshold"]),
+            services,
+        )
 
 
 class NoveltyDetector:
@@ -100,11 +129,21 @@ class NoveltyDetector:
         s = self.model.flow_score(flow)
         if s <= 1.0:
             return []
-        return [AnomalyEvent(
-            node_id=flow.node_id, detector="novelty", score=s, threshold=1.0,
-            severity="low", flow_id=flow.flow_id, src_ip=flow.src_ip, dst_ip=flow.dst_ip,
-            dst_port=flow.dst_port, window_start=flow.start_ts, window_end=flow.end_ts,
-        )]
+        return [
+            AnomalyEvent(
+                node_id=flow.node_id,
+                detector="novelty",
+                score=s,
+                threshold=1.0,
+                severity="low",
+                flow_id=flow.flow_id,
+                src_ip=flow.src_ip,
+                dst_ip=flow.dst_ip,
+                dst_port=flow.dst_port,
+                window_start=flow.start_ts,
+                window_end=flow.end_ts,
+            )
+        ]
 
     def on_tick(self, now: float) -> list[AnomalyEvent]:
         return []

@@ -38,19 +38,65 @@ class Stat:
 
 class Flow:
     __slots__ = (
-        "ack", "bwd_hdr", "bwd_iat", "bwd_len", "dport", "dst", "dst_win", "ece_cwr", "fin",
-        "fin_bwd", "fin_fwd", "first_ts", "fwd_hdr", "fwd_iat", "fwd_len", "fwd_payload",
-        "host_snapshot", "iat", "init_bwd_win", "init_fwd_win", "key", "label", "last_bwd",
-        "last_fwd", "last_ts", "proto", "psh", "rst", "sport", "src", "src_win", "syn", "urg",
+        "ack",
+        "bwd_hdr",
+        "bwd_iat",
+        "bwd_len",
+        "dport",
+        "dst",
+        "dst_win",
+        "ece_cwr",
+        "fin",
+        "fin_bwd",
+        "fin_fwd",
+        "first_ts",
+        "fwd_hdr",
+        "fwd_iat",
+        "fwd_len",
+        "fwd_payload",
+        "host_snapshot",
+        "iat",
+        "init_bwd_win",
+        "init_fwd_win",
+        "key",
+        "label",
+        "last_bwd",
+        "last_fwd",
+        "last_ts",
+        "proto",
+        "psh",
+        "rst",
+        "sport",
+        "src",
+        "src_win",
+        "syn",
+        "urg",
     )
 
-    def __init__(self, key: tuple[bytes, bytes, int, int, int], pkt: Packet,
-                 src_win: HostWindow, dst_win: HostWindow) -> None:
+    def __init__(
+        self,
+        key: tuple[bytes, bytes, int, int, int],
+        pkt: Packet,
+        src_win: HostWindow,
+        dst_win: HostWindow,
+    ) -> None:
         self.key = key
-        self.src, self.dst, self.sport, self.dport, self.proto = pkt.src, pkt.dst, pkt.sport, pkt.dport, pkt.proto
+        self.src, self.dst, self.sport, self.dport, self.proto = (
+            pkt.src,
+            pkt.dst,
+            pkt.sport,
+            pkt.dport,
+            pkt.proto,
+        )
         self.first_ts = self.last_ts = pkt.ts
         self.last_fwd = self.last_bwd = -1.0
-        self.fwd_len, self.bwd_len, self.iat, self.fwd_iat, self.bwd_iat = Stat(), Stat(), Stat(), Stat(), Stat()
+        self.fwd_len, self.bwd_len, self.iat, self.fwd_iat, self.bwd_iat = (
+            Stat(),
+            Stat(),
+            Stat(),
+            Stat(),
+            Stat(),
+        )
         self.fin = self.syn = self.rst = self.psh = self.ack = self.urg = self.ece_cwr = 0
         self.fwd_hdr = self.bwd_hdr = self.fwd_payload = 0
         self.init_fwd_win = self.init_bwd_win = -1
@@ -58,8 +104,12 @@ class Flow:
         self.label: str | None = None
         self.src_win, self.dst_win = src_win, dst_win
         self.host_snapshot = (
-            src_win.fanout(), src_win.distinct_ports(), src_win.syn_ratio(), src_win.nflows(),
-            dst_win.fanout(), dst_win.nflows(),
+            src_win.fanout(),
+            src_win.distinct_ports(),
+            src_win.syn_ratio(),
+            src_win.nflows(),
+            dst_win.fanout(),
+            dst_win.nflows(),
         )
 
     def add(self, pkt: Packet) -> bool:
@@ -120,7 +170,11 @@ class Flow:
         (when the windows still cover it)."""
         s, d, snap = self.src_win, self.dst_win, self.host_snapshot
         last = self.last_ts
-        src_now = (s.fanout(), s.distinct_ports(), s.syn_ratio(), s.nflows()) if s.start <= last else snap[:4]
+        src_now = (
+            (s.fanout(), s.distinct_ports(), s.syn_ratio(), s.nflows())
+            if s.start <= last
+            else snap[:4]
+        )
         dst_now = (d.fanout(), d.nflows()) if d.start <= last else snap[4:]
         return tuple(max(a, b) for a, b in zip(snap, src_now + dst_now, strict=True))
 
@@ -133,21 +187,53 @@ class Flow:
         fwd_b, bwd_b = fl.mean * fl.n, bl.mean * bl.n
         sfan, sports, sratio, sflows, dfan, dflows = self.host_features()
         return [
-            dur, float(fl.n), float(bl.n), fwd_b, bwd_b,
-            float(fl.lo()), float(fl.max), fl.mean, fl.std(), float(bl.lo()), float(bl.max), bl.mean, bl.std(),
+            dur,
+            float(fl.n),
+            float(bl.n),
+            fwd_b,
+            bwd_b,
+            float(fl.lo()),
+            float(fl.max),
+            fl.mean,
+            fl.std(),
+            float(bl.lo()),
+            float(bl.max),
+            bl.mean,
+            bl.std(),
             (fwd_b + bwd_b) / npk if npk else 0.0,
             bl.n / fl.n if fl.n else 0.0,
             (fwd_b + bwd_b) / rate_dur if dur > 1e-6 else 0.0,
             npk / rate_dur if dur > 1e-6 else 0.0,
             fl.n / rate_dur if dur > 1e-6 else 0.0,
             bl.n / rate_dur if dur > 1e-6 else 0.0,
-            self.iat.mean, self.iat.std(), float(self.iat.lo()), float(self.iat.max),
-            self.fwd_iat.mean, self.fwd_iat.std(), self.bwd_iat.mean, self.bwd_iat.std(),
-            float(self.fin), float(self.syn), float(self.rst), float(self.psh), float(self.ack),
-            float(self.urg), float(self.ece_cwr), float(self.fwd_hdr), float(self.bwd_hdr),
-            float(max(self.init_fwd_win, 0)), float(max(self.init_bwd_win, 0)), float(self.fwd_payload),
-            1.0 if self.proto == TCP else 0.0, 1.0 if self.proto == UDP else 0.0,
+            self.iat.mean,
+            self.iat.std(),
+            float(self.iat.lo()),
+            float(self.iat.max),
+            self.fwd_iat.mean,
+            self.fwd_iat.std(),
+            self.bwd_iat.mean,
+            self.bwd_iat.std(),
+            float(self.fin),
+            float(self.syn),
+            float(self.rst),
+            float(self.psh),
+            float(self.ack),
+            float(self.urg),
+            float(self.ece_cwr),
+            float(self.fwd_hdr),
+            float(self.bwd_hdr),
+            float(max(self.init_fwd_win, 0)),
+            float(max(self.init_bwd_win, 0)),
+            float(self.fwd_payload),
+            1.0 if self.proto == TCP else 0.0,
+            1.0 if self.proto == UDP else 0.0,
             1.0 if self.proto in (1, 58) else 0.0,
             1.0 if (self.proto in (TCP, UDP) and self.dport < WELL_KNOWN) else 0.0,
-            float(sfan), float(sports), float(sratio), float(sflows), float(dfan), float(dflows),
+            float(sfan),
+            float(sports),
+            float(sratio),
+            float(sflows),
+            float(dfan),
+            float(dflows),
         ]

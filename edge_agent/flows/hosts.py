@@ -13,8 +13,17 @@ SET_CAP = 4096
 
 class HostWindow:
     __slots__ = (
-        "flows", "peers", "ports", "prev_flows", "prev_peers", "prev_ports", "prev_syn",
-        "prev_synack", "start", "syn", "synack",
+        "flows",
+        "peers",
+        "ports",
+        "prev_flows",
+        "prev_peers",
+        "prev_ports",
+        "prev_syn",
+        "prev_synack",
+        "start",
+        "syn",
+        "synack",
     )
 
     def __init__(self, start: float) -> None:
@@ -31,7 +40,9 @@ class HostWindow:
             self.prev_peers, self.prev_ports = len(self.peers), len(self.ports)
             self.prev_flows, self.prev_syn, self.prev_synack = self.flows, self.syn, self.synack
         else:  # idle for more than a whole window: nothing recent
-            self.prev_peers = self.prev_ports = self.prev_flows = self.prev_syn = self.prev_synack = 0
+            self.prev_peers = self.prev_ports = self.prev_flows = self.prev_syn = (
+                self.prev_synack
+            ) = 0
         self.start = ts - ((ts - self.start) % length)
         self.peers = set()
         self.ports = set()
@@ -73,7 +84,9 @@ class HostTable:
             w.roll(ts, self.length)
         return w
 
-    def new_flow(self, src: bytes, dst: bytes, dport: int, ts: float) -> tuple[HostWindow, HostWindow]:
+    def new_flow(
+        self, src: bytes, dst: bytes, dport: int, ts: float
+    ) -> tuple[HostWindow, HostWindow]:
         s = self._get(self.src, src, ts)
         s.flows += 1
         if len(s.peers) < SET_CAP:

@@ -44,8 +44,11 @@ class FlowTable:
         out: list[tuple[Flow, str]] = []
         self.now = max(self.now, pkt.ts)
         a, b = (pkt.src, pkt.sport), (pkt.dst, pkt.dport)
-        key: FlowKey = (pkt.src, pkt.dst, pkt.sport, pkt.dport, pkt.proto) if a <= b else (
-            pkt.dst, pkt.src, pkt.dport, pkt.sport, pkt.proto)
+        key: FlowKey = (
+            (pkt.src, pkt.dst, pkt.sport, pkt.dport, pkt.proto)
+            if a <= b
+            else (pkt.dst, pkt.src, pkt.dport, pkt.sport, pkt.proto)
+        )
         flows = self.flows
         flow = flows.get(key)
         if flow is None and key in self.closed:
@@ -128,7 +131,7 @@ def to_record(flow: Flow, reason: str, node_id: str) -> FlowRecord:
         proto=flow.proto,
         start_ts=flow.first_ts,
         end_ts=flow.last_ts,
-        end_reason=reason,
+        end_reason=reason,  # type: ignore[arg-type]
         features=flow.features(),
         label=flow.label,
     )

@@ -12,9 +12,18 @@ from contracts.events import AnomalyEvent, FlowRecord
 from contracts.features import FEATURE_INDEX
 from edge_agent.rules.loader import Condition, FlowRule, load_rules
 
-_BOGONS = tuple(ipaddress.ip_network(n) for n in (
-    "0.0.0.0/8", "127.0.0.0/8", "224.0.0.0/4", "240.0.0.0/4", "::/128", "::1/128", "ff00::/8",
-))
+_BOGONS = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "0.0.0.0/8",
+        "127.0.0.0/8",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+        "::/128",
+        "::1/128",
+        "ff00::/8",
+    )
+)
 
 
 def _bogon(ip: str) -> float:
@@ -86,7 +95,9 @@ class RuleEngine:
         value = self._value
         if not all(_holds(c, value(flow, c.name)) for c in rule.match):
             return False
-        return not rule.any_of or any(all(_holds(c, value(flow, c.name)) for c in group) for group in rule.any_of)
+        return not rule.any_of or any(
+            all(_holds(c, value(flow, c.name)) for c in group) for group in rule.any_of
+        )
 
     def _suppress(self, rule_id: str, host: str, ts: float, window: float) -> int | None:
         """None while suppressed; else how many hits were folded since the last event."""
@@ -113,13 +124,29 @@ class RuleEngine:
             if folded is None:
                 continue
             score = self._value(flow, rule.score)
-            out.append(AnomalyEvent(
-                node_id=flow.node_id, detector="rules", rule_id=rule.id, score=score, threshold=rule.threshold,
-                severity=rule.severity, flow_id=flow.flow_id, src_ip=flow.src_ip, dst_ip=flow.dst_ip,  # type: ignore[arg-type]
-                dst_port=flow.dst_port, window_start=flow.start_ts, window_end=flow.end_ts,
-                evidence={"rule": rule.description, rule.score: score, "suppressed_hits": folded,
-                          "dst_port": flow.dst_port, "proto": flow.proto},
-            ))
+            out.append(
+                AnomalyEvent(
+                    node_id=flow.node_id,
+                    detector="rules",
+                    rule_id=rule.id,
+                    score=score,
+                    threshold=rule.threshold,
+                    severity=rule.severity,
+                    flow_id=flow.flow_id,
+                    src_ip=flow.src_ip,
+                    dst_ip=flow.dst_ip,  # type: ignore[arg-type]
+                    dst_port=flow.dst_port,
+                    window_start=flow.start_ts,
+                    window_end=flow.end_ts,
+                    evidence={
+                        "rule": rule.description,
+                        rule.score: score,
+                        "suppressed_hits": folded,
+                        "dst_port": flow.dst_port,
+                        "proto": flow.proto,
+                    },
+                )
+            )
         out.extend(self._beaconing(flow))
         return out
 
@@ -147,16 +174,34 @@ class RuleEngine:
                 continue
             self.last_matches.append(rule.id)
             self.hits[rule.id] += 1
-            folded = self._suppress(rule.id, f"{flow.src_ip}>{flow.dst_ip}", flow.end_ts, rule.suppress_s)
+            folded = self._suppress(
+                rule.id, f"{flow.src_ip}>{flow.dst_ip}", flow.end_ts, rule.suppress_s
+            )
             if folded is None:
                 continue
-            out.append(AnomalyEvent(
-                node_id=flow.node_id, detector="rules", rule_id=rule.id, score=1.0 - jitter, threshold=1.0 - rule.max_jitter,
-                severity=rule.severity, flow_id=flow.flow_id, src_ip=flow.src_ip, dst_ip=flow.dst_ip,  # type: ignore[arg-type]
-                dst_port=flow.dst_port, window_start=s[0], window_end=flow.end_ts,
-                evidence={"rule": rule.description, "interval_s": round(mean, 3), "jitter": round(jitter, 4),
-                          "flows": len(s), "suppressed_hits": folded},
-            ))
+            out.append(
+                AnomalyEvent(
+                    node_id=flow.node_id,
+                    detector="rules",
+                    rule_id=rule.id,
+                    score=1.0 - jitter,
+                    threshold=1.0 - rule.max_jitter,
+                    severity=rule.severity,
+                    flow_id=flow.flow_id,
+                    src_ip=flow.src_ip,
+                    dst_ip=flow.dst_ip,  # type: ignore[arg-type]
+                    dst_port=flow.dst_port,
+                    window_start=s[0],
+                    window_end=flow.end_ts,
+                    evidence={
+                        "rule": rule.description,
+                        "interval_s": round(mean, 3),
+                        "jitter": round(jitter, 4),
+                        "flows": len(s),
+                        "suppressed_hits": folded,
+                    },
+                )
+            )
         return out
 
     def on_tick(self, now: float) -> list[AnomalyEvent]:

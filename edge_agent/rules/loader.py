@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from contracts.events import SEVERITIES
+from contracts.events import SEVERITIES, Severity
 from contracts.features import FEATURE_INDEX
 from edge_agent.capture.errors import EdgeAgentError
 
@@ -32,7 +32,7 @@ class Condition:
 class FlowRule:
     id: str
     description: str
-    severity: str
+    severity: Severity
     key: str
     score: str
     threshold: float
@@ -45,7 +45,7 @@ class FlowRule:
 class BeaconRule:
     id: str
     description: str
-    severity: str
+    severity: Severity
     min_flows: int = 6
     max_jitter: float = 0.1
     min_interval_s: float = 5.0
@@ -70,9 +70,13 @@ def _conds(table: Any, where: str) -> tuple[Condition, ...]:
         for op, raw_value in spec.items():
             value = raw_value
             if op not in OPS:
-                raise ValueError(f"{where}.{name}: unknown operator {op!r} (use {', '.join(sorted(OPS))})")
+                raise ValueError(
+                    f"{where}.{name}: unknown operator {op!r} (use {', '.join(sorted(OPS))})"
+                )
             if op in ("in", "not_in"):
-                if not isinstance(value, list) or not all(isinstance(v, int | float) for v in value):
+                if not isinstance(value, list) or not all(
+                    isinstance(v, int | float) for v in value
+                ):
                     raise ValueError(f"{where}.{name}.{op}: expected a list of numbers")
                 value = frozenset(value)
             elif not isinstance(value, int | float) or isinstance(value, bool):
@@ -85,7 +89,17 @@ def _flow_rule(raw: dict[str, Any]) -> FlowRule:
     for key in ("id", "severity", "score", "threshold", "match"):
         if key not in raw:
             raise ValueError(f"missing key {key!r}")
-    unknown = set(raw) - {"id", "description", "severity", "key", "score", "threshold", "match", "any", "suppress_s"}
+    unknown = set(raw) - {
+        "id",
+        "description",
+        "severity",
+        "key",
+        "score",
+        "threshold",
+        "match",
+        "any",
+        "suppress_s",
+    }
     if unknown:
         raise ValueError(f"unknown key(s) {', '.join(sorted(unknown))}")
     if raw["severity"] not in SEVERITIES:
@@ -98,8 +112,12 @@ def _flow_rule(raw: dict[str, Any]) -> FlowRule:
     if not isinstance(any_raw, list):
         raise ValueError("any must be a list of condition tables")
     return FlowRule(
-        id=str(raw["id"]), description=str(raw.get("description", "")), severity=raw["severity"],
-        key=raw.get("key", "src"), score=raw["score"], threshold=float(raw["threshold"]),
+        id=str(raw["id"]),
+        description=str(raw.get("description", "")),
+        severity=raw["severity"],
+        key=raw.get("key", "src"),
+        score=raw["score"],
+        threshold=float(raw["threshold"]),
         match=_conds(raw["match"], "match"),
         any_of=tuple(_conds(t, f"any[{i}]") for i, t in enumerate(any_raw)),
         suppress_s=float(raw.get("suppress_s", 60.0)),
@@ -110,8 +128,11 @@ def _beacon_rule(raw: dict[str, Any]) -> BeaconRule:
     if raw.get("severity", "medium") not in SEVERITIES:
         raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}")
     return BeaconRule(
-        id=str(raw["id"]), description=str(raw.get("description", "")), severity=raw.get("severity", "medium"),
-        min_flows=int(raw.get("min_flows", 6)), max_jitter=float(raw.get("max_jitter", 0.1)),
+        id=str(raw["id"]),
+        description=str(raw.get("description", "")),
+        severity=raw.get("severity", "medium"),
+        min_flows=int(raw.get("min_flows", 6)),
+        max_jitter=float(raw.get("max_jitter", 0.1)),
         min_interval_s=float(raw.get("min_interval_s", 5.0)),
         exclude_ports=frozenset(int(p) for p in raw.get("exclude_ports", [])),
         suppress_s=float(raw.get("suppress_s", 600.0)),

@@ -17,8 +17,13 @@ from hub.storage import EventStore, Queries
 
 
 def create_app(settings: HubSettings, store: EventStore, bus: EventBus | None = None) -> FastAPI:
-    app = FastAPI(title="fednids hub API", version="0.1.0", openapi_url="/api/openapi.json",
-                  docs_url="/api/docs", redoc_url=None)
+    app = FastAPI(
+        title="fednids hub API",
+        version="0.1.0",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
     app.state.settings = settings
     app.state.store = store
     app.state.queries = Queries(store)

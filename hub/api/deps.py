@@ -21,15 +21,23 @@ def get_queries(request: Request) -> Queries:
 
 def role_of(store: EventStore, authorization: str | None) -> str:
     if not authorization or not authorization.lower().startswith("bearer "):
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing bearer token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     role = check_token(store, authorization[7:].strip())
     if role is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid token", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "invalid token", headers={"WWW-Authenticate": "Bearer"}
+        )
     return role
 
 
-def reader(store: Annotated[EventStore, Depends(get_store)],
-           authorization: Annotated[str | None, Header()] = None) -> str:
+def reader(
+    store: Annotated[EventStore, Depends(get_store)],
+    authorization: Annotated[str | None, Header()] = None,
+) -> str:
     return role_of(store, authorization)
 
 
@@ -45,8 +53,12 @@ def event_filter(
     until: Annotated[datetime | None, Query()] = None,
     severity: Annotated[str | None, Query(pattern="^(info|low|medium|high|critical)$")] = None,
 ) -> EventFilter:
-    return EventFilter(node_id=node_id, since=since.timestamp() if since else None,
-                       until=until.timestamp() if until else None, severity=severity)
+    return EventFilter(
+        node_id=node_id,
+        since=since.timestamp() if since else None,
+        until=until.timestamp() if until else None,
+        severity=severity,
+    )
 
 
 Limit = Annotated[int, Query(ge=1, le=500)]

@@ -16,8 +16,12 @@ log = logging.getLogger(__name__)
 
 
 def feed_bus_from_kafka(kafka_url: str, bus: EventBus, stop: threading.Event) -> None:
-    sub = open_subscriber(kafka_url, INGEST_TOPICS, group="api-ws",
-                          options=TransportOptions(extra={"auto.offset.reset": "latest"}))
+    sub = open_subscriber(
+        kafka_url,
+        INGEST_TOPICS,
+        group="api-ws",
+        options=TransportOptions(extra={"auto.offset.reset": "latest"}),
+    )
     while not stop.is_set():
         try:
             msgs = sub.poll(0.5)

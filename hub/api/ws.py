@@ -20,8 +20,11 @@ ALL_TOPICS = [t.value for t in KafkaTopic if t is not KafkaTopic.DEAD_LETTER]
 
 
 @router.websocket("/ws/events")
-async def events_ws(ws: WebSocket, token: Annotated[str, Query()] = "",
-                    topics: Annotated[str, Query()] = ",".join(ALL_TOPICS)) -> None:
+async def events_ws(
+    ws: WebSocket,
+    token: Annotated[str, Query()] = "",
+    topics: Annotated[str, Query()] = ",".join(ALL_TOPICS),
+) -> None:
     store = ws.app.state.store
     bus: EventBus = ws.app.state.bus
     role = await asyncio.to_thread(check_token, store, token) if token else None
@@ -31,7 +34,9 @@ async def events_ws(ws: WebSocket, token: Annotated[str, Query()] = "",
     wanted = {t.strip() for t in topics.split(",") if t.strip()}
     unknown = wanted - set(ALL_TOPICS)
     if unknown or not wanted:
-        await ws.close(code=1008, reason=f"unknown topics: {', '.join(sorted(unknown)) or '(none)'}")
+        await ws.close(
+            code=1008, reason=f"unknown topics: {', '.join(sorted(unknown)) or '(none)'}"
+        )
         return
     await ws.accept()
     listener = bus.subscribe(wanted)
@@ -40,7 +45,9 @@ async def events_ws(ws: WebSocket, token: Annotated[str, Query()] = "",
         while True:
             get = asyncio.create_task(listener.queue.get())
             closed = asyncio.create_task(listener.closed.wait())
-            done, _ = await asyncio.wait({get, closed, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                {get, closed, receiver}, return_when=asyncio.FIRST_COMPLETED
+            )
             if receiver in done:
                 get.cancel()
                 closed.cancel()
@@ -50,7 +57,9 @@ async def events_ws(ws: WebSocket, token: Annotated[str, Query()] = "",
                 await ws.send_json(get.result())
                 continue
             get.cancel()
-            await ws.close(code=1013, reason=f"too slow: more than {listener.maxsize} events behind")
+            await ws.close(
+                code=1013, reason=f"too slow: more than {listener.maxsize} events behind"
+            )
             break
     except WebSocketDisconnect:
         pass

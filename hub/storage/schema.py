@@ -18,7 +18,8 @@ from sqlalchemy import (
 metadata = MetaData()
 
 flows = Table(
-    "flows", metadata,
+    "flows",
+    metadata,
     Column("event_id", String(36), primary_key=True),
     Column("node_id", String(64), nullable=False),
     Column("ts", Float, nullable=False),
@@ -38,7 +39,8 @@ flows = Table(
 )
 
 events = Table(
-    "events", metadata,
+    "events",
+    metadata,
     Column("event_id", String(36), primary_key=True),
     Column("kind", String(16), nullable=False),
     Column("node_id", String(64), nullable=False),
@@ -57,7 +59,8 @@ events = Table(
 )
 
 alerts = Table(
-    "alerts", metadata,
+    "alerts",
+    metadata,
     Column("incident_key", String(200), primary_key=True),
     Column("severity", String(16), nullable=False),
     Column("status", String(16), nullable=False),
@@ -75,7 +78,8 @@ alerts = Table(
 )
 
 nodes = Table(
-    "nodes", metadata,
+    "nodes",
+    metadata,
     Column("node_id", String(64), primary_key=True),
     Column("online", Boolean, nullable=False),
     Column("last_seen", Float, nullable=False),
@@ -83,7 +87,8 @@ nodes = Table(
 )
 
 api_tokens = Table(
-    "api_tokens", metadata,
+    "api_tokens",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", String(100), nullable=False, unique=True),
     Column("role", String(16), nullable=False),

@@ -61,16 +61,34 @@ def _epoch(ev: EventBase) -> float:
 
 def _event_row(ev: EventBase) -> dict[str, Any]:
     ts = _epoch(ev)
-    row: dict[str, Any] = {"event_id": str(ev.event_id), "kind": ev.kind, "node_id": ev.node_id,  # type: ignore[attr-defined]
-                           "ts": ts, "minute": int(ts // 60), "tag": None, "severity": None, "host": None,
-                           "peer": None, "payload": ev.model_dump_json()}
+    row: dict[str, Any] = {
+        "event_id": str(ev.event_id),
+        "kind": ev.kind,  # type: ignore[attr-defined]
+        "node_id": ev.node_id,
+        "ts": ts,
+        "minute": int(ts // 60),
+        "tag": None,
+        "severity": None,
+        "host": None,
+        "peer": None,
+        "payload": ev.model_dump_json(),
+    }
     if isinstance(ev, AnomalyEvent):
         row.update(tag=ev.detector, severity=ev.severity, host=ev.src_ip, peer=ev.dst_ip)
     elif isinstance(ev, AttackClassification):
-        row.update(tag=ev.family, host=ev.src_ip, peer=ev.dst_ip,
-                   severity="high" if ev.family != "benign" and ev.confidence >= 0.8 else "medium")
+        row.update(
+            tag=ev.family,
+            host=ev.src_ip,
+            peer=ev.dst_ip,
+            severity="high" if ev.family != "benign" and ev.confidence >= 0.8 else "medium",
+        )
     elif isinstance(ev, AttackPrediction):
-        row.update(tag=ev.predictor, severity=ev.severity, host=ev.target_host, peer=ev.path[0] if ev.path else None)
+        row.update(
+            tag=ev.predictor,
+            severity=ev.severity,
+            host=ev.target_host,
+            peer=ev.path[0] if ev.path else None,
+        )
     elif isinstance(ev, AlertEvent):
         row.update(tag=ev.family, severity=ev.severity, host=ev.hosts[0] if ev.hosts else None)
     elif isinstance(ev, FLEvent):
@@ -85,10 +103,22 @@ def _event_row(ev: EventBase) -> dict[str, Any]:
 def _flow_row(ev: FlowRecord) -> dict[str, Any]:
     ts = _epoch(ev)
     f = ev.features
-    return {"event_id": str(ev.event_id), "node_id": ev.node_id, "ts": ts, "minute": int(ev.end_ts // 60),
-            "start_ts": ev.start_ts, "end_ts": ev.end_ts, "src_ip": ev.src_ip, "dst_ip": ev.dst_ip,
-            "src_port": ev.src_port, "dst_port": ev.dst_port, "proto": ev.proto,
-            "packets": int(f[_PKT[0]] + f[_PKT[1]]), "bytes": f[_BYTES[0]] + f[_BYTES[1]], "label": ev.label}
+    return {
+        "event_id": str(ev.event_id),
+        "node_id": ev.node_id,
+        "ts": ts,
+        "minute": int(ev.end_ts // 60),
+        "start_ts": ev.start_ts,
+        "end_ts": ev.end_ts,
+        "src_ip": ev.src_ip,
+        "dst_ip": ev.dst_ip,
+        "src_port": ev.src_port,
+        "dst_port": ev.dst_port,
+        "proto": ev.proto,
+        "packets": int(f[_PKT[0]] + f[_PKT[1]]),
+        "bytes": f[_BYTES[0]] + f[_BYTES[1]],
+        "label": ev.label,
+    }
 
 
 class EventStore:
@@ -121,10 +151,20 @@ class EventStore:
         try:
             with self.engine.begin() as conn:
                 if flow_evs:
-                    stmt = self._insert(flows).on_conflict_do_nothing(index_elements=["event_id"]).returning(flows.c.event_id)
-                    new_ids.update(r[0] for r in conn.execute(stmt, [_flow_row(e) for e in flow_evs]))
+                    stmt = (
+                        self._insert(flows)
+                        .on_conflict_do_nothing(index_elements=["event_id"])
+                        .returning(flows.c.event_id)
+                    )
+                    new_ids.update(
+                        r[0] for r in conn.execute(stmt, [_flow_row(e) for e in flow_evs])
+                    )
                 if other:
-                    stmt = self._insert(events).on_conflict_do_nothing(index_elements=["event_id"]).returning(events.c.event_id)
+                    stmt = (
+                        self._insert(events)
+                        .on_conflict_do_nothing(index_elements=["event_id"])
+                        .returning(events.c.event_id)
+                    )
                     new_ids.update(r[0] for r in conn.execute(stmt, [_event_row(e) for e in other]))
                     fresh = [e for e in other if str(e.event_id) in new_ids]
                     self._update_alerts(conn, [e for e in fresh if isinstance(e, AlertEvent)])
@@ -135,28 +175,57 @@ class EventStore:
 
     def _update_alerts(self, conn: Any, evs: list[AlertEvent]) -> None:
         for ev in sorted(evs, key=lambda e: e.ts):
-            cur = conn.execute(select(alerts).where(alerts.c.incident_key == ev.incident_key)).mappings().first()
+            cur = (
+                conn.execute(select(alerts).where(alerts.c.incident_key == ev.incident_key))
+                .mappings()
+                .first()
+            )
             now = time.time()
             if cur is None:
-                conn.execute(alerts.insert().values(
-                    incident_key=ev.incident_key, severity=ev.severity, status=ev.status, family=ev.family,
-                    count=ev.count, first_seen=ev.first_seen.timestamp(), last_seen=ev.last_seen.timestamp(),
-                    updated=now, payload=ev.model_dump_json()))
+                conn.execute(
+                    alerts.insert().values(
+                        incident_key=ev.incident_key,
+                        severity=ev.severity,
+                        status=ev.status,
+                        family=ev.family,
+                        count=ev.count,
+                        first_seen=ev.first_seen.timestamp(),
+                        last_seen=ev.last_seen.timestamp(),
+                        updated=now,
+                        payload=ev.model_dump_json(),
+                    )
+                )
                 continue
             sev = max(cur["severity"], ev.severity, key=SEVERITIES.index)
             status = cur["status"]
             if status == "resolved" and ev.last_seen.timestamp() > (cur["resolved_at"] or 0):
                 status = "open"  # it came back
-            conn.execute(alerts.update().where(alerts.c.incident_key == ev.incident_key).values(
-                severity=sev, status=status, count=max(cur["count"], ev.count),
-                last_seen=max(cur["last_seen"], ev.last_seen.timestamp()), updated=now, payload=ev.model_dump_json()))
+            conn.execute(
+                alerts.update()
+                .where(alerts.c.incident_key == ev.incident_key)
+                .values(
+                    severity=sev,
+                    status=status,
+                    count=max(cur["count"], ev.count),
+                    last_seen=max(cur["last_seen"], ev.last_seen.timestamp()),
+                    updated=now,
+                    payload=ev.model_dump_json(),
+                )
+            )
 
     def _update_nodes(self, conn: Any, evs: list[NodeStatus]) -> None:
         for ev in sorted(evs, key=lambda e: e.ts):
             ts = _epoch(ev)
-            row = {"node_id": ev.node_id, "online": ev.online, "last_seen": ts, "payload": ev.model_dump_json()}
+            row = {
+                "node_id": ev.node_id,
+                "online": ev.online,
+                "last_seen": ts,
+                "payload": ev.model_dump_json(),
+            }
             stmt = self._insert(nodes).values(**row)
-            stmt = stmt.on_conflict_do_update(index_elements=["node_id"], set_=row, where=nodes.c.last_seen <= ts)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["node_id"], set_=row, where=nodes.c.last_seen <= ts
+            )
             conn.execute(stmt)
 
     def set_alert_state(self, incident_key: str, status: str, by: str) -> dict[str, Any] | None:
@@ -168,10 +237,16 @@ class EventStore:
             values.update(resolved_at=now)
         try:
             with self.engine.begin() as conn:
-                res = conn.execute(alerts.update().where(alerts.c.incident_key == incident_key).values(**values))
+                res = conn.execute(
+                    alerts.update().where(alerts.c.incident_key == incident_key).values(**values)
+                )
                 if res.rowcount == 0:
                     return None
-                row = conn.execute(select(alerts).where(alerts.c.incident_key == incident_key)).mappings().one()
+                row = (
+                    conn.execute(select(alerts).where(alerts.c.incident_key == incident_key))
+                    .mappings()
+                    .one()
+                )
         except SQLAlchemyError as exc:
             raise StoreError(f"alert update failed: {exc}") from exc
         return alert_item(dict(row))
@@ -179,9 +254,15 @@ class EventStore:
 
 def alert_item(row: dict[str, Any]) -> dict[str, Any]:
     item: dict[str, Any] = json.loads(row["payload"])
-    item.update(alert_id=row["incident_key"], status=row["status"], severity=row["severity"], count=row["count"],
-                acknowledged_by=row["acknowledged_by"], acknowledged_at=_iso(row["acknowledged_at"]),
-                resolved_at=_iso(row["resolved_at"]))
+    item.update(
+        alert_id=row["incident_key"],
+        status=row["status"],
+        severity=row["severity"],
+        count=row["count"],
+        acknowledged_by=row["acknowledged_by"],
+        acknowledged_at=_iso(row["acknowledged_at"]),
+        resolved_at=_iso(row["resolved_at"]),
+    )
     return item
 
 

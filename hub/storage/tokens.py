@@ -29,8 +29,16 @@ def create_token(store: EventStore, name: str, role: str) -> str:
     salt = secrets.token_hex(16)
     try:
         with store.engine.begin() as conn:
-            conn.execute(api_tokens.insert().values(name=name, role=role, salt=salt, digest=_digest(salt, token),
-                                                    prefix=token[:12], created=time.time()))
+            conn.execute(
+                api_tokens.insert().values(
+                    name=name,
+                    role=role,
+                    salt=salt,
+                    digest=_digest(salt, token),
+                    prefix=token[:12],
+                    created=time.time(),
+                )
+            )
     except IntegrityError as exc:
         raise HubError(f"a token named {name!r} exists already") from exc
     return token
@@ -41,8 +49,11 @@ def check_token(store: EventStore, token: str) -> str | None:
     if not token.startswith(PREFIX):
         return None
     with store.engine.connect() as conn:
-        rows = conn.execute(select(api_tokens.c.salt, api_tokens.c.digest, api_tokens.c.role)
-                            .where(api_tokens.c.prefix == token[:12])).all()
+        rows = conn.execute(
+            select(api_tokens.c.salt, api_tokens.c.digest, api_tokens.c.role).where(
+                api_tokens.c.prefix == token[:12]
+            )
+        ).all()
     for salt, digest, role in rows:
         if hmac.compare_digest(digest, _digest(salt, token)):
             return str(role)

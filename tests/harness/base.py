@@ -106,11 +106,17 @@ class Server:
         if user:
             cmd = ["runuser", "-u", user, "--", *cmd]
         with self.log_path.open("ab") as log:
-            log.write(f"\n=== start {time.strftime('%Y-%m-%d %H:%M:%S')}: {' '.join(cmd)}\n".encode())
+            log.write(
+                f"\n=== start {time.strftime('%Y-%m-%d %H:%M:%S')}: {' '.join(cmd)}\n".encode()
+            )
             log.flush()
             self._proc = subprocess.Popen(
-                cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                cwd=self.dir, start_new_session=True,
+                cmd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=self.dir,
+                start_new_session=True,
             )
         self.pid_file.write_text(str(self._proc.pid))
         deadline = time.monotonic() + self.start_timeout
@@ -177,4 +183,6 @@ class Server:
             return "(no log)"
 
     def _error(self, what: str) -> HarnessError:
-        return HarnessError(f"{self.name} on port {self.port} {what}; log {self.log_path}:\n{self.log_tail()}")
+        return HarnessError(
+            f"{self.name} on port {self.port} {what}; log {self.log_path}:\n{self.log_tail()}"
+        )

@@ -27,16 +27,32 @@ def kafka_libs() -> Path:
     if marker.exists():
         return libs
     if shutil.which("mvn") is None or shutil.which("java") is None:
-        raise HarnessError("kafka: java and mvn are needed (apt-get install openjdk-17-jre-headless maven)")
+        raise HarnessError(
+            "kafka: java and mvn are needed (apt-get install openjdk-17-jre-headless maven)"
+        )
     libs.mkdir(parents=True, exist_ok=True)
-    print(f"harness: fetching Apache Kafka {version} jars from Maven Central into {libs}", flush=True)
+    print(
+        f"harness: fetching Apache Kafka {version} jars from Maven Central into {libs}", flush=True
+    )
     proc = subprocess.run(
-        ["mvn", "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
-         f"-DoutputDirectory={libs}", "-DincludeScope=runtime"],
-        capture_output=True, text=True, check=False,
+        [
+            "mvn",
+            "-q",
+            "-B",
+            "-f",
+            str(POM),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={libs}",
+            "-DincludeScope=runtime",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if proc.returncode != 0:
-        raise HarnessError(f"kafka: mvn dependency:copy-dependencies failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+        raise HarnessError(
+            f"kafka: mvn dependency:copy-dependencies failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
+        )
     marker.write_text(version)
     return libs
 
@@ -59,7 +75,9 @@ class KafkaServer(Server):
     name = "kafka"
     start_timeout = 90.0
 
-    def __init__(self, port: int = 19092, controller_port: int | None = None, heap_mb: int = 512) -> None:
+    def __init__(
+        self, port: int = 19092, controller_port: int | None = None, heap_mb: int = 512
+    ) -> None:
         super().__init__(port)
         self.controller_port = controller_port or port + 1
         self.heap_mb = heap_mb
@@ -81,9 +99,15 @@ class KafkaServer(Server):
 
     def _java(self, *args: str) -> list[str]:
         return [
-            "java", f"-Xmx{self.heap_mb}m", "-Xms128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+            "java",
+            f"-Xmx{self.heap_mb}m",
+            "-Xms128m",
+            "-XX:+UseSerialGC",
+            "-XX:TieredStopAtLevel=1",
             f"-Dlog4j2.configurationFile={self.dir / 'log4j2.properties'}",
-            "-cp", f"{self.libs}/*", *args,
+            "-cp",
+            f"{self.libs}/*",
+            *args,
         ]
 
     def _prepare(self) -> None:
@@ -115,9 +139,17 @@ class KafkaServer(Server):
         if not (self.data / "meta.properties").exists():
             self.data.mkdir(parents=True, exist_ok=True)
             proc = subprocess.run(
-                self._java("kafka.tools.StorageTool", "format", "-t", _cluster_id(),
-                           "-c", str(self.dir / "server.properties")),
-                capture_output=True, text=True, check=False,
+                self._java(
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "-t",
+                    _cluster_id(),
+                    "-c",
+                    str(self.dir / "server.properties"),
+                ),
+                capture_output=True,
+                text=True,
+                check=False,
             )
             if proc.returncode != 0:
                 raise HarnessError(f"kafka: storage format failed: {proc.stdout}{proc.stderr}")
@@ -133,9 +165,13 @@ class KafkaServer(Server):
         try:
             from confluent_kafka.admin import AdminClient
         except ImportError:  # readiness by the log line when the client is not installed
-            return "Kafka Server started" in self.log_tail(400) or "started (kafka.server" in self.log_tail(400)
+            return "Kafka Server started" in self.log_tail(
+                400
+            ) or "started (kafka.server" in self.log_tail(400)
         try:
-            md = AdminClient({"bootstrap.servers": self.bootstrap, "socket.timeout.ms": 2000}).list_topics(timeout=3)
+            md = AdminClient(
+                {"bootstrap.servers": self.bootstrap, "socket.timeout.ms": 2000}
+            ).list_topics(timeout=3)
         except Exception:
             return False
         return bool(md.brokers)

@@ -23,13 +23,17 @@ class MosquittoServer(Server):
         return f"mqtt://{self.host}:{self.port}"
 
     def _binary(self) -> str:
-        path = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if shutil.os.path.exists("/usr/sbin/mosquitto") else None)  # type: ignore[attr-defined]
+        path = shutil.which("mosquitto") or (
+            "/usr/sbin/mosquitto" if shutil.os.path.exists("/usr/sbin/mosquitto") else None
+        )  # type: ignore[attr-defined]
         if path is None:
             raise HarnessError("mosquitto: binary not found after install")
         return path
 
     def version(self) -> str:
-        out = subprocess.run([self._binary(), "-h"], capture_output=True, text=True, check=False).stdout
+        out = subprocess.run(
+            [self._binary(), "-h"], capture_output=True, text=True, check=False
+        ).stdout
         return out.splitlines()[0] if out else "mosquitto ?"
 
     def _install(self) -> None:
@@ -55,7 +59,9 @@ class MosquittoServer(Server):
             f"listener {self.port} {self.host}",
             f"allow_anonymous {'true' if self.anonymous else 'false'}",
         ]
-        text = "\n".join(conf) + "\n" + (self.extra_config.strip() + "\n" if self.extra_config else "")
+        text = (
+            "\n".join(conf) + "\n" + (self.extra_config.strip() + "\n" if self.extra_config else "")
+        )
         (self.dir / "mosquitto.conf").write_text(text)
 
     def _command(self) -> list[str]:

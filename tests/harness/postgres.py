@@ -33,7 +33,9 @@ class PostgresServer(Server):
         return f"postgresql://{USER}:{PASSWORD}@{self.host}:{self.port}/{DB}"
 
     def version(self) -> str:
-        out = subprocess.run([str(PG_BIN / "postgres"), "--version"], capture_output=True, text=True, check=False)
+        out = subprocess.run(
+            [str(PG_BIN / "postgres"), "--version"], capture_output=True, text=True, check=False
+        )
         return out.stdout.strip()
 
     def _os_user(self) -> str:
@@ -69,8 +71,20 @@ class PostgresServer(Server):
             shutil.chown(self.socket_dir, user)
             # the log file is opened by us (root) and handed to the child: fine
         if not (self.data / "PG_VERSION").exists():
-            proc = self._as_user([str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust",
-                                  "-U", "postgres", "-E", "UTF8", "--no-locale"])
+            proc = self._as_user(
+                [
+                    str(PG_BIN / "initdb"),
+                    "-D",
+                    str(self.data),
+                    "-A",
+                    "trust",
+                    "-U",
+                    "postgres",
+                    "-E",
+                    "UTF8",
+                    "--no-locale",
+                ]
+            )
             if proc.returncode != 0:
                 raise HarnessError(f"postgres: initdb failed: {proc.stdout}{proc.stderr}")
             with (self.data / "postgresql.conf").open("a") as f:
@@ -87,15 +101,31 @@ class PostgresServer(Server):
         return [str(PG_BIN / "postgres"), "-D", str(self.data)]
 
     def psql(self, sql: str, db: str = "postgres") -> str:
-        proc = self._as_user([str(PG_BIN / "psql") if (PG_BIN / "psql").exists() else "psql",
-                              "-h", str(self.socket_dir), "-p", str(self.port), "-U", "postgres",
-                              "-d", db, "-v", "ON_ERROR_STOP=1", "-tAc", sql])
+        proc = self._as_user(
+            [
+                str(PG_BIN / "psql") if (PG_BIN / "psql").exists() else "psql",
+                "-h",
+                str(self.socket_dir),
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                db,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-tAc",
+                sql,
+            ]
+        )
         if proc.returncode != 0:
             raise HarnessError(f"postgres: psql failed for {sql!r}: {proc.stderr}")
         return proc.stdout.strip()
 
     def _ready(self) -> bool:
-        proc = self._as_user([str(PG_BIN / "pg_isready"), "-h", self.host, "-p", str(self.port), "-q"])
+        proc = self._as_user(
+            [str(PG_BIN / "pg_isready"), "-h", self.host, "-p", str(self.port), "-q"]
+        )
         return proc.returncode == 0
 
     def start(self) -> PostgresServer:
@@ -105,4 +135,3 @@ class PostgresServer(Server):
         if self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DB}'") != "1":
             self.psql(f"CREATE DATABASE {DB} OWNER {USER}")
         return self
-

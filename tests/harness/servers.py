@@ -64,8 +64,11 @@ def ensure_postgres() -> PostgresServer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.harness.servers", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.harness.servers",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("action", choices=["start", "stop", "status"])
     parser.add_argument("which", nargs="?", default="all", choices=["all", *DEFAULT_PORTS])
     args = parser.parse_args(argv)

@@ -71,7 +71,9 @@ def test_mosquitto_with_mutual_tls_refuses_clients_without_a_cert(tmp_path):
     server.start()
     try:
         client = pki.client("pi-1")
-        good = TransportOptions(ca_file=pki.ca, cert_file=client.cert, key_file=client.key, clean_start=True)
+        good = TransportOptions(
+            ca_file=pki.ca, cert_file=client.cert, key_file=client.key, clean_start=True
+        )
         bad = TransportOptions(ca_file=pki.ca, clean_start=True)
         # execute
         pub_ok = open_publisher("mqtts://localhost:21884", good)

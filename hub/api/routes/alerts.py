@@ -14,9 +14,14 @@ AlertId = Annotated[str, Path(min_length=1, max_length=200)]
 
 
 @router.get("")
-def list_alerts(q: Q, _r: Reader, limit: Limit = 50, cursor: Cursor = None,
-                status: Annotated[str | None, Query(pattern="^(open|acknowledged|resolved)$")] = None,
-                severity: Annotated[str | None, Query(pattern="^(info|low|medium|high|critical)$")] = None) -> dict[str, Any]:
+def list_alerts(
+    q: Q,
+    _r: Reader,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    status: Annotated[str | None, Query(pattern="^(open|acknowledged|resolved)$")] = None,
+    severity: Annotated[str | None, Query(pattern="^(info|low|medium|high|critical)$")] = None,
+) -> dict[str, Any]:
     try:
         return q.list_alerts(status, severity, limit, cursor)
     except BadCursor as exc:
@@ -31,10 +36,14 @@ def _set(store: EventStore, alert_id: str, status: str, by: str) -> dict[str, An
 
 
 @router.post("/{alert_id}/acknowledge")
-def acknowledge(alert_id: AlertId, role: Operator, store: Annotated[EventStore, Depends(get_store)]) -> dict[str, Any]:
+def acknowledge(
+    alert_id: AlertId, role: Operator, store: Annotated[EventStore, Depends(get_store)]
+) -> dict[str, Any]:
     return _set(store, alert_id, "acknowledged", role)
 
 
 @router.post("/{alert_id}/resolve")
-def resolve(alert_id: AlertId, role: Operator, store: Annotated[EventStore, Depends(get_store)]) -> dict[str, Any]:
+def resolve(
+    alert_id: AlertId, role: Operator, store: Annotated[EventStore, Depends(get_store)]
+) -> dict[str, Any]:
     return _set(store, alert_id, "resolved", role)

@@ -21,28 +21,54 @@ def _page(q: Q, kind: str, flt: Any, limit: int, cursor: str | None) -> dict[str
 
 
 @router.get("/anomalies")
-def anomalies(q: Q, _r: Reader, flt: Filter, limit: Limit = 50, cursor: Cursor = None,
-              detector: Annotated[str | None, Query(pattern="^(lstm|rules|novelty|iforest)$")] = None) -> dict[str, Any]:
+def anomalies(
+    q: Q,
+    _r: Reader,
+    flt: Filter,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    detector: Annotated[str | None, Query(pattern="^(lstm|rules|novelty|iforest)$")] = None,
+) -> dict[str, Any]:
     return _page(q, "anomaly", replace(flt, tag=detector), limit, cursor)
 
 
 @router.get("/classifications")
-def classifications(q: Q, _r: Reader, flt: Filter, limit: Limit = 50, cursor: Cursor = None,
-                    family: Annotated[str | None, Query(max_length=32)] = None) -> dict[str, Any]:
+def classifications(
+    q: Q,
+    _r: Reader,
+    flt: Filter,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    family: Annotated[str | None, Query(max_length=32)] = None,
+) -> dict[str, Any]:
     return _page(q, "classification", replace(flt, tag=family), limit, cursor)
 
 
 @router.get("/predictions")
-def predictions(q: Q, _r: Reader, flt: Filter, limit: Limit = 50, cursor: Cursor = None,
-                predictor: Annotated[str | None, Query(pattern="^(gnn|heuristic)$")] = None) -> dict[str, Any]:
+def predictions(
+    q: Q,
+    _r: Reader,
+    flt: Filter,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    predictor: Annotated[str | None, Query(pattern="^(gnn|heuristic)$")] = None,
+) -> dict[str, Any]:
     return _page(q, "prediction", replace(flt, tag=predictor), limit, cursor)
 
 
 @router.get("/fl/events")
-def fl_events(q: Q, _r: Reader, flt: Filter, limit: Limit = 50, cursor: Cursor = None,
-              role: Annotated[str | None, Query(pattern="^(server|client)$")] = None,
-              round: Annotated[int | None, Query(ge=0)] = None) -> dict[str, Any]:
-    return _page(q, "fl", replace(flt, tag=role, host=None if round is None else str(round)), limit, cursor)
+def fl_events(
+    q: Q,
+    _r: Reader,
+    flt: Filter,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    role: Annotated[str | None, Query(pattern="^(server|client)$")] = None,
+    round: Annotated[int | None, Query(ge=0)] = None,
+) -> dict[str, Any]:
+    return _page(
+        q, "fl", replace(flt, tag=role, host=None if round is None else str(round)), limit, cursor
+    )
 
 
 @router.get("/fl/summary")

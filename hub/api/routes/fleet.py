@@ -17,8 +17,12 @@ def overview(q: Q, _r: Reader, request: Request) -> dict[str, Any]:
 
 
 @router.get("/flows/stats")
-def flow_stats(q: Q, _r: Reader, minutes: Annotated[int, Query(ge=1, le=1440)] = 60,
-               node_id: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
+def flow_stats(
+    q: Q,
+    _r: Reader,
+    minutes: Annotated[int, Query(ge=1, le=1440)] = 60,
+    node_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> dict[str, Any]:
     return {"items": q.flow_stats(minutes, node_id)}
 
 

@@ -21,4 +21,6 @@ def health() -> dict[str, str]:
 @router.get("/ready", response_model=None)
 def ready(store: Annotated[EventStore, Depends(get_store)]) -> JSONResponse:
     ok = store.ping()
-    return JSONResponse({"status": "ready" if ok else "database unavailable"}, status_code=200 if ok else 503)
+    return JSONResponse(
+        {"status": "ready" if ok else "database unavailable"}, status_code=200 if ok else 503
+    )

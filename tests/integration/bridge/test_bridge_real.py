@@ -30,7 +30,9 @@ class KafkaCounter:
         self.nodes = nodes
         self.ids: dict[uuid.UUID, int] = {}
         self.dead: list[dict] = []
-        self.sub = open_subscriber(kafka_url, ["network_data", "dead_letter"], group=f"count-{uuid.uuid4().hex[:8]}")
+        self.sub = open_subscriber(
+            kafka_url, ["network_data", "dead_letter"], group=f"count-{uuid.uuid4().hex[:8]}"
+        )
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._run, daemon=True)
         self._t.start()
@@ -49,7 +51,9 @@ class KafkaCounter:
 
     def wait(self, want: set[uuid.UUID], dead: int = 0, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and (not want <= self.ids.keys() or len(self.dead) < dead):
+        while time.monotonic() < deadline and (
+            not want <= self.ids.keys() or len(self.dead) < dead
+        ):
             time.sleep(0.25)
 
     def close(self) -> None:
@@ -58,11 +62,29 @@ class KafkaCounter:
         self.sub.close()
 
 
-def _bridge(mqtt_url: str, kafka_url: str, client_id: str, wait: bool = True, group: str | None = None) -> subprocess.Popen:
+def _bridge(
+    mqtt_url: str, kafka_url: str, client_id: str, wait: bool = True, group: str | None = None
+) -> subprocess.Popen:
     """A bridge process; returns once it says its subscription is confirmed."""
-    proc = subprocess.Popen([sys.executable, "-m", "fednids", "bridge", "--mqtt", mqtt_url, "--kafka", kafka_url,
-                             "--client-id", client_id, "--group", client_id if group is None else group],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fednids",
+            "bridge",
+            "--mqtt",
+            mqtt_url,
+            "--kafka",
+            kafka_url,
+            "--client-id",
+            client_id,
+            "--group",
+            client_id if group is None else group,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while wait and time.monotonic() < deadline:
         line = proc.stderr.readline()  # type: ignore[union-attr]
@@ -74,11 +96,20 @@ def _bridge(mqtt_url: str, kafka_url: str, client_id: str, wait: bool = True, gr
     return proc
 
 
-def _publish_stream(mqtt_url: str, nodes: list[str], batches: int, per_batch: int, pause: float = 0.0,
-                    sent: set[uuid.UUID] | None = None) -> set[uuid.UUID]:
+def _publish_stream(
+    mqtt_url: str,
+    nodes: list[str],
+    batches: int,
+    per_batch: int,
+    pause: float = 0.0,
+    sent: set[uuid.UUID] | None = None,
+) -> set[uuid.UUID]:
     """Agents' traffic: QoS 1 batches, waiting for every PUBACK (what an agent confirms)."""
     sent = set() if sent is None else sent
-    pubs = {n: open_publisher(mqtt_url, TransportOptions(client_id=f"pub-{n}", clean_start=False)) for n in nodes}
+    pubs = {
+        n: open_publisher(mqtt_url, TransportOptions(client_id=f"pub-{n}", clean_start=False))
+        for n in nodes
+    }
     for i in range(batches):
         for n, pub in pubs.items():
             events = [flow(node_id=n, flow_id=f"{i}-{j}") for j in range(per_batch)]
@@ -126,13 +157,17 @@ def test_kill_9_of_the_bridge_loses_nothing(kafka_server, mosquitto_server):
     counter = KafkaCounter(kafka_server.url, set(nodes))
     sent: set[uuid.UUID] = set()
     try:
-        feeder = threading.Thread(target=_publish_stream, args=(mosquitto_server.url, nodes, 60, 50, 0.05, sent))
+        feeder = threading.Thread(
+            target=_publish_stream, args=(mosquitto_server.url, nodes, 60, 50, 0.05, sent)
+        )
         feeder.start()
         time.sleep(1.5)
         bridge.send_signal(signal.SIGKILL)
         bridge.wait(10)
         time.sleep(1)
-        bridge = _bridge(mosquitto_server.url, kafka_server.url, cid)  # same client id: its session resumes
+        bridge = _bridge(
+            mosquitto_server.url, kafka_server.url, cid
+        )  # same client id: its session resumes
         feeder.join(120)
         counter.wait(sent)
     finally:
@@ -179,7 +214,9 @@ def test_kafka_restart_mid_stream_stops_acking_and_loses_nothing(mosquitto_serve
     try:
         _publish_stream(mosquitto_server.url, nodes, 10, 50, sent=sent)
         kafka.stop()
-        _publish_stream(mosquitto_server.url, nodes, 10, 50, sent=sent)  # accepted by MQTT, held by the bridge
+        _publish_stream(
+            mosquitto_server.url, nodes, 10, 50, sent=sent
+        )  # accepted by MQTT, held by the bridge
         kafka.start()
         counter = KafkaCounter(kafka.url, set(nodes))
         counter.wait(sent, timeout=120)
@@ -201,7 +238,9 @@ def test_ten_thousand_malformed_payloads_go_to_dead_letter(kafka_server, mosquit
     counter = KafkaCounter(kafka_server.url, set(nodes))
     rng = random.Random(1)
     try:
-        pub = open_publisher(mosquitto_server.url, TransportOptions(client_id=f"evil-{bad_node}", clean_start=True))
+        pub = open_publisher(
+            mosquitto_server.url, TransportOptions(client_id=f"evil-{bad_node}", clean_start=True)
+        )
         valid = encode(flow(node_id=bad_node))
         for i in range(10_000):
             kind = i % 4

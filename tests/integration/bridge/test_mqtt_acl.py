@@ -22,7 +22,9 @@ TLS_PORT = 21895
 def secured(tmp_path_factory):
     d = tmp_path_factory.mktemp("mqtt-sec")
     pki = make_test_pki(d / "pki", clients=("node-a", "node-b", "bridge", "hub"))
-    sec = MqttSecurity(pki.ca, pki.server.cert, pki.server.key, d / "data", port=TLS_PORT, bind="127.0.0.1")
+    sec = MqttSecurity(
+        pki.ca, pki.server.cert, pki.server.key, d / "data", port=TLS_PORT, bind="127.0.0.1"
+    )
     acl = d / "acl"
     acl.write_text(render_acl(sec))
     server = MosquittoServer(port=21894, extra_config=listener_fragment(sec, acl))
@@ -33,8 +35,14 @@ def secured(tmp_path_factory):
 
 def _opts(pki, cn, **kw):
     c = pki.client(cn)
-    return TransportOptions(client_id=f"{cn}-{uuid.uuid4().hex[:6]}", ca_file=pki.ca, cert_file=c.cert, key_file=c.key,
-                            clean_start=True, **kw)
+    return TransportOptions(
+        client_id=f"{cn}-{uuid.uuid4().hex[:6]}",
+        ca_file=pki.ca,
+        cert_file=c.cert,
+        key_file=c.key,
+        clean_start=True,
+        **kw,
+    )
 
 
 def _collect(sub, seconds):
@@ -58,7 +66,12 @@ def _publish(pki, cn, topic, payload, retain=False):
 
 def test_a_node_cannot_publish_as_another_node(secured):
     pki = secured
-    sub = open_subscriber(f"mqtts://localhost:{TLS_PORT}", ["fednids/v1/+/flows"], group="g", options=_opts(pki, "bridge"))
+    sub = open_subscriber(
+        f"mqtts://localhost:{TLS_PORT}",
+        ["fednids/v1/+/flows"],
+        group="g",
+        options=_opts(pki, "bridge"),
+    )
     sub.wait_subscribed(10)  # type: ignore[attr-defined]
     own = _publish(pki, "node-a", "fednids/v1/node-a/flows", encode(flow(node_id="node-a")))
     spoof = _publish(pki, "node-a", "fednids/v1/node-b/flows", encode(flow(node_id="node-b")))
@@ -73,7 +86,12 @@ def test_a_node_cannot_write_the_model_topic_but_the_hub_can(secured):
     pki = secured
     node = _publish(pki, "node-a", "fednids/v1/model/current", b"evil", retain=True)
     hub = _publish(pki, "hub", "fednids/v1/model/current", b"signed-model", retain=True)
-    reader = open_subscriber(f"mqtts://localhost:{TLS_PORT}", ["fednids/v1/model/current"], group="", options=_opts(pki, "node-b"))
+    reader = open_subscriber(
+        f"mqtts://localhost:{TLS_PORT}",
+        ["fednids/v1/model/current"],
+        group="",
+        options=_opts(pki, "node-b"),
+    )
     got = _collect(reader, 2)
     reader.close()
     assert node and node[0] is not None
@@ -83,7 +101,12 @@ def test_a_node_cannot_write_the_model_topic_but_the_hub_can(secured):
 
 def test_a_node_cannot_read_other_nodes(secured):
     pki = secured
-    snoop = open_subscriber(f"mqtts://localhost:{TLS_PORT}", ["fednids/v1/node-b/#"], group="", options=_opts(pki, "node-a"))
+    snoop = open_subscriber(
+        f"mqtts://localhost:{TLS_PORT}",
+        ["fednids/v1/node-b/#"],
+        group="",
+        options=_opts(pki, "node-a"),
+    )
     time.sleep(1)
     _publish(pki, "node-b", "fednids/v1/node-b/flows", encode(flow(node_id="node-b")))
     got = _collect(snoop, 2)
@@ -93,7 +116,9 @@ def test_a_node_cannot_read_other_nodes(secured):
 
 def test_clients_without_a_certificate_are_refused(secured):
     pki = secured
-    pub = open_publisher(f"mqtts://localhost:{TLS_PORT}", TransportOptions(ca_file=pki.ca, clean_start=True))
+    pub = open_publisher(
+        f"mqtts://localhost:{TLS_PORT}", TransportOptions(ca_file=pki.ca, clean_start=True)
+    )
     time.sleep(2)
     assert not pub.connected  # type: ignore[attr-defined]
     pub.close()

@@ -43,7 +43,9 @@ def test_every_contract_round_trips_through_kafka(kafka_server):
     # execute
     for ev in events:
         pub.publish(topic, encode(ev), key=ev.node_id.encode(), on_delivery=delivered.append)
-    pub.publish(topic, encode_batch("pi-1", [flow(), flow()]), key=b"pi-1", on_delivery=delivered.append)
+    pub.publish(
+        topic, encode_batch("pi-1", [flow(), flow()]), key=b"pi-1", on_delivery=delivered.append
+    )
     assert pub.flush(30) == 0
     sub = open_subscriber(kafka_server.url, [topic], group=f"g-{topic}")
     msgs = _drain(sub, len(events) + 1)
@@ -80,7 +82,12 @@ def test_kafka_commit_means_no_redelivery_to_the_group(kafka_server):
 
 
 def test_mosquitto_reports_its_version(mosquitto_server):
-    sub = open_subscriber(mosquitto_server.url, ["$SYS/broker/version"], group="", options=TransportOptions(clean_start=True))
+    sub = open_subscriber(
+        mosquitto_server.url,
+        ["$SYS/broker/version"],
+        group="",
+        options=TransportOptions(clean_start=True),
+    )
     sub.wait_subscribed(10)
     msgs = sub.poll(timeout=15)
     sub.close()
@@ -93,11 +100,15 @@ def test_every_contract_round_trips_through_mosquitto(mosquitto_server):
     node = f"n{uuid.uuid4().hex[:6]}"
     topic = f"fednids/v1/{node}/flows"
     sub = open_subscriber(
-        mosquitto_server.url, [topic], group="",
+        mosquitto_server.url,
+        [topic],
+        group="",
         options=TransportOptions(client_id=f"sub-{node}", clean_start=True),
     )
     sub.wait_subscribed(10)
-    pub = open_publisher(mosquitto_server.url, TransportOptions(client_id=f"pub-{node}", clean_start=True))
+    pub = open_publisher(
+        mosquitto_server.url, TransportOptions(client_id=f"pub-{node}", clean_start=True)
+    )
     events = all_samples(node_id=node)
     acks: list[Exception | None] = []
     # execute

@@ -64,8 +64,13 @@ def veth_pair():
 def test_live_capture_in_a_namespace_sees_the_peer_traffic(veth_pair):
     ns_a, ns_b, dev = veth_pair
     # prepare: the agent's live source captures inside namespace A
-    cap = subprocess.Popen(["ip", "netns", "exec", ns_a, sys.executable, "-c", CAPTURE, dev, "6"],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=os.getcwd())
+    cap = subprocess.Popen(
+        ["ip", "netns", "exec", ns_a, sys.executable, "-c", CAPTURE, dev, "6"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=os.getcwd(),
+    )
     time.sleep(2.5)  # let the capture socket open
     # execute: namespace B sends 60 datagrams to three ports of A
     subprocess.run(["ip", "netns", "exec", ns_b, sys.executable, "-c", SEND, "60"], check=True)
@@ -73,6 +78,8 @@ def test_live_capture_in_a_namespace_sees_the_peer_traffic(veth_pair):
     # assert
     assert cap.returncode == 0, err
     result = json.loads(out.strip().splitlines()[-1])
-    udp = [f for f in result["flows"] if f[0] == "10.231.0.2" and f[1] == "10.231.0.1" and f[3] == 17]
+    udp = [
+        f for f in result["flows"] if f[0] == "10.231.0.2" and f[1] == "10.231.0.1" and f[3] == 17
+    ]
     assert sorted(f[2] for f in udp) == [9000, 9001, 9002]
     assert result["counters"]["packets"] >= 60

@@ -29,8 +29,12 @@ class Collector:
     def __init__(self, url: str, node: str) -> None:
         self.ids: set[uuid.UUID] = set()
         self.statuses: list = []
-        self.sub = open_subscriber(url, [f"fednids/v1/{node}/+"], group="",
-                                   options=TransportOptions(client_id=f"collector-{node}", clean_start=False))
+        self.sub = open_subscriber(
+            url,
+            [f"fednids/v1/{node}/+"],
+            group="",
+            options=TransportOptions(client_id=f"collector-{node}", clean_start=False),
+        )
         self.sub.wait_subscribed(15)  # type: ignore[attr-defined]
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._run, daemon=True)
@@ -67,14 +71,22 @@ class RecordingAgent(Agent):
 
 
 def _settings(tmp_path, url, node, source):
-    return AgentSettings(node_id=node, source=source, mqtt_url=url, outbox_path=tmp_path / f"{node}.db",
-                         heartbeat_s=1.0, status_interval_s=1.0)
+    return AgentSettings(
+        node_id=node,
+        source=source,
+        mqtt_url=url,
+        outbox_path=tmp_path / f"{node}.db",
+        heartbeat_s=1.0,
+        status_interval_s=1.0,
+    )
 
 
 def test_every_event_arrives(tmp_path, mosquitto_server):
     node = f"n{uuid.uuid4().hex[:6]}"
     col = Collector(mosquitto_server.url, node)
-    agent = RecordingAgent(_settings(tmp_path, mosquitto_server.url, node, "sim:mixed?seed=2&duration=90"))
+    agent = RecordingAgent(
+        _settings(tmp_path, mosquitto_server.url, node, "sim:mixed?seed=2&duration=90")
+    )
     result = agent.run(threading.Event())
     missing = col.wait_for(agent.generated)
     col.close()
@@ -89,7 +101,9 @@ def test_broker_outage_and_restart_lose_nothing(tmp_path, fault):
     broker.start()
     node = f"n{uuid.uuid4().hex[:6]}"
     col = Collector(broker.url, node)
-    agent = RecordingAgent(_settings(tmp_path, broker.url, node, "sim:mixed?seed=4&duration=120&speed=15"))
+    agent = RecordingAgent(
+        _settings(tmp_path, broker.url, node, "sim:mixed?seed=4&duration=120&speed=15")
+    )
     runner = threading.Thread(target=agent.run, args=(threading.Event(), 60.0))
     try:
         # execute: the broker goes away mid-stream and comes back
@@ -110,7 +124,9 @@ def test_broker_outage_and_restart_lose_nothing(tmp_path, fault):
         broker.stop()
     # assert
     assert not runner.is_alive()
-    assert fault != "outage" or depth_during > 0, "the outbox should have grown while the broker was down"
+    assert fault != "outage" or depth_during > 0, (
+        "the outbox should have grown while the broker was down"
+    )
     assert len(agent.generated) > 1000
     assert not missing, f"{len(missing)} of {len(agent.generated)} events lost"
 
@@ -126,11 +142,25 @@ def test_kill_9_of_the_agent_loses_nothing_and_fires_the_last_will(tmp_path, mos
     node = f"n{uuid.uuid4().hex[:6]}"
     db = tmp_path / "outbox.db"
     col = Collector(mosquitto_server.url, node)
-    cmd = [sys.executable, "-m", "fednids", "agent", "run", "--node-id", node, "--mqtt", mosquitto_server.url,
-           "--outbox", str(db)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "fednids",
+        "agent",
+        "run",
+        "--node-id",
+        node,
+        "--mqtt",
+        mosquitto_server.url,
+        "--outbox",
+        str(db),
+    ]
     # a paced replay, killed mid-stream
-    agent = subprocess.Popen([*cmd, "--source", "sim:mixed?seed=6&duration=200&speed=10"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    agent = subprocess.Popen(
+        [*cmd, "--source", "sim:mixed?seed=6&duration=200&speed=10"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(6)
     os.kill(agent.pid, signal.SIGKILL)
     agent.wait(10)
@@ -142,8 +172,13 @@ def test_kill_9_of_the_agent_loses_nothing_and_fires_the_last_will(tmp_path, mos
         time.sleep(0.2)
     assert any(s.reason == "last_will" and not s.online for s in col.statuses)
     # restart on the same outbox: what was pending is delivered
-    again = subprocess.run([*cmd, "--source", "sim:benign?seed=1&duration=2&hosts=2"], timeout=120,
-                           capture_output=True, text=True, check=False)
+    again = subprocess.run(
+        [*cmd, "--source", "sim:benign?seed=1&duration=2&hosts=2"],
+        timeout=120,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert again.returncode == 0, again.stderr[-2000:]
     missing = col.wait_for(pending, timeout=60)
     col.close()

@@ -31,8 +31,11 @@ def _schema_url(pg_url: str) -> str:
 
 
 def _ingestor(kafka_url: str, db_url: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "fednids", "hub", "ingestor", "--kafka", kafka_url, "--db", db_url],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "fednids", "hub", "ingestor", "--kafka", kafka_url, "--db", db_url],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _send(kafka_url: str, node: str, n: int, start: int = 0, pause_every: int = 0) -> set[str]:
@@ -54,7 +57,9 @@ def _rows(db_url: str, node: str) -> tuple[int, int]:
     try:
         with store.engine.connect() as conn:
             total, distinct = conn.execute(
-                text("SELECT COUNT(*), COUNT(DISTINCT event_id) FROM flows WHERE node_id = :n"), {"n": node}).one()
+                text("SELECT COUNT(*), COUNT(DISTINCT event_id) FROM flows WHERE node_id = :n"),
+                {"n": node},
+            ).one()
         return int(total), int(distinct)
     except Exception:
         return (0, 0)
@@ -164,4 +169,8 @@ def test_undecodable_records_go_to_dead_letter(kafka_server, postgres_server):
         _stop(proc)
         dl.close()
     assert alive and total == 100
-    assert len(found) == 20 and found[0]["service"] == "ingestor" and "Invalid JSON" in found[0]["reason"]
+    assert (
+        len(found) == 20
+        and found[0]["service"] == "ingestor"
+        and "Invalid JSON" in found[0]["reason"]
+    )

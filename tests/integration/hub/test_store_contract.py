@@ -46,8 +46,16 @@ def test_partial_duplicates_return_only_new_events(store):
 
 def test_cursor_pagination_walks_every_row_once(store):
     base = datetime(2026, 1, 1, tzinfo=UTC)
-    evs = [AnomalyEvent(node_id="pi-1", detector="rules", score=i, threshold=1, ts=base + timedelta(seconds=i // 3))
-           for i in range(37)]
+    evs = [
+        AnomalyEvent(
+            node_id="pi-1",
+            detector="rules",
+            score=i,
+            threshold=1,
+            ts=base + timedelta(seconds=i // 3),
+        )
+        for i in range(37)
+    ]
     store.insert_events(evs)
     q, seen, cursor = Queries(store), [], None
     while True:
@@ -61,14 +69,22 @@ def test_cursor_pagination_walks_every_row_once(store):
 
 
 def test_filters(store):
-    store.insert_events([
-        AnomalyEvent(node_id="pi-1", detector="rules", score=1, threshold=1, severity="high"),
-        AnomalyEvent(node_id="pi-2", detector="lstm", score=1, threshold=1, severity="low"),
-    ])
+    store.insert_events(
+        [
+            AnomalyEvent(node_id="pi-1", detector="rules", score=1, threshold=1, severity="high"),
+            AnomalyEvent(node_id="pi-2", detector="lstm", score=1, threshold=1, severity="low"),
+        ]
+    )
     q = Queries(store)
-    assert [i["node_id"] for i in q.list_events("anomaly", EventFilter(node_id="pi-2"))["items"]] == ["pi-2"]
-    assert [i["detector"] for i in q.list_events("anomaly", EventFilter(tag="rules"))["items"]] == ["rules"]
-    assert [i["severity"] for i in q.list_events("anomaly", EventFilter(severity="low"))["items"]] == ["low"]
+    assert [
+        i["node_id"] for i in q.list_events("anomaly", EventFilter(node_id="pi-2"))["items"]
+    ] == ["pi-2"]
+    assert [i["detector"] for i in q.list_events("anomaly", EventFilter(tag="rules"))["items"]] == [
+        "rules"
+    ]
+    assert [
+        i["severity"] for i in q.list_events("anomaly", EventFilter(severity="low"))["items"]
+    ] == ["low"]
     future = datetime.now(UTC).timestamp() + 3600
     assert q.list_events("anomaly", EventFilter(since=future))["items"] == []
 
@@ -80,8 +96,12 @@ def test_bad_cursor_is_refused(store):
 
 def test_alert_incidents_deduplicate_and_keep_state(store):
     key = "scan:10.0.0.9"
-    store.insert_events([AlertEvent(node_id="hub", incident_key=key, severity="medium", title="scan", count=1)])
-    store.insert_events([AlertEvent(node_id="hub", incident_key=key, severity="high", title="scan", count=5)])
+    store.insert_events(
+        [AlertEvent(node_id="hub", incident_key=key, severity="medium", title="scan", count=1)]
+    )
+    store.insert_events(
+        [AlertEvent(node_id="hub", incident_key=key, severity="high", title="scan", count=5)]
+    )
     q = Queries(store)
     items = q.list_alerts(None, None)["items"]
     assert len(items) == 1 and items[0]["count"] == 5 and items[0]["severity"] == "high"
@@ -93,11 +113,19 @@ def test_alert_incidents_deduplicate_and_keep_state(store):
 
 def test_node_state_follows_the_latest_status(store):
     t = datetime.now(UTC)
-    store.insert_events([NodeStatus(node_id="pi-9", online=True, ts=t - timedelta(seconds=5)),
-                         NodeStatus(node_id="pi-9", online=False, reason="last_will", ts=t)])
-    store.insert_events([NodeStatus(node_id="pi-9", online=True, ts=t - timedelta(seconds=3))])  # late, older
+    store.insert_events(
+        [
+            NodeStatus(node_id="pi-9", online=True, ts=t - timedelta(seconds=5)),
+            NodeStatus(node_id="pi-9", online=False, reason="last_will", ts=t),
+        ]
+    )
+    store.insert_events(
+        [NodeStatus(node_id="pi-9", online=True, ts=t - timedelta(seconds=3))]
+    )  # late, older
     nodes = Queries(store).node_states(30)
-    assert [(n["node_id"], n["online"], n["reason"]) for n in nodes] == [("pi-9", False, "last_will")]
+    assert [(n["node_id"], n["online"], n["reason"]) for n in nodes] == [
+        ("pi-9", False, "last_will")
+    ]
 
 
 def test_tokens_are_stored_hashed_and_checked(store):

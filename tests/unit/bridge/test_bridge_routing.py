@@ -34,8 +34,15 @@ def test_batches_become_one_kafka_record_per_event_keyed_by_node(wired):
     mq, kf, bridge = wired
     events = [flow(flow_id=f"f{i}") for i in range(25)]
     mq.append("fednids/v1/pi-1/flows", encode_batch("pi-1", events), None, False)
-    mq.append("fednids/v1/pi-1/anomalies", encode(AnomalyEvent(node_id="pi-1", detector="rules", score=1, threshold=1)), None, False)
-    mq.append("fednids/v1/pi-1/status", encode(NodeStatus(node_id="pi-1", online=True)), None, False)
+    mq.append(
+        "fednids/v1/pi-1/anomalies",
+        encode(AnomalyEvent(node_id="pi-1", detector="rules", score=1, threshold=1)),
+        None,
+        False,
+    )
+    mq.append(
+        "fednids/v1/pi-1/status", encode(NodeStatus(node_id="pi-1", online=True)), None, False
+    )
     _run(bridge, mq)
     recs = kf.messages("network_data")
     assert [decode(r.value).event_id for r in recs] == [e.event_id for e in events]
@@ -56,7 +63,9 @@ def test_batches_become_one_kafka_record_per_event_keyed_by_node(wired):
         ("fednids/v1/pi-1/flows", b"\xff\xfe", "Invalid JSON"),
     ],
 )
-def test_bad_payloads_go_to_dead_letter_with_the_reason_and_are_acked(wired, topic, payload, reason):
+def test_bad_payloads_go_to_dead_letter_with_the_reason_and_are_acked(
+    wired, topic, payload, reason
+):
     mq, kf, bridge = wired
     mq.append(topic, payload, None, False)
     _run(bridge, mq)
@@ -77,7 +86,9 @@ def test_nothing_is_acked_before_kafka_confirms(wired):
     pending: list = []
     real_publish = pub.publish
 
-    def hold(topic, value, *, key=None, on_delivery=None, retain=False):  # Kafka "down": no delivery reports
+    def hold(
+        topic, value, *, key=None, on_delivery=None, retain=False
+    ):  # Kafka "down": no delivery reports
         real_publish(topic, value, key=key, on_delivery=None, retain=retain)
         pending.append(on_delivery)
 

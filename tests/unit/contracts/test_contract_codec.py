@@ -36,7 +36,13 @@ def test_every_event_kind_round_trips(event):
 
 
 def test_batch_round_trips_mixed_kinds():
-    events = [flow(), flow(), AnomalyEvent(node_id="pi-1", detector="rules", rule_id="syn_flood", score=9.0, threshold=3.0)]
+    events = [
+        flow(),
+        flow(),
+        AnomalyEvent(
+            node_id="pi-1", detector="rules", rule_id="syn_flood", score=9.0, threshold=3.0
+        ),
+    ]
     assert decode_batch(encode_batch("pi-1", events)) == events
 
 
@@ -91,7 +97,9 @@ def test_nan_feature_is_rejected():
         decode(data)
 
 
-@pytest.mark.parametrize("payload", [b"", b"\xff\xfe\xfd", b"{", b"[]", b"null", b"42", b"not json"])
+@pytest.mark.parametrize(
+    "payload", [b"", b"\xff\xfe\xfd", b"{", b"[]", b"null", b"42", b"not json"]
+)
 def test_garbage_is_rejected_not_crashing(payload):
     with pytest.raises(ValidationFailed):
         decode_batch(payload)

@@ -17,7 +17,15 @@ from contracts.topics import (
 
 def test_kafka_topic_registry_has_the_design_topics():
     names = {t.value for t in KafkaTopic}
-    assert {"network_data", "anomalies", "attack_classified", "attack_predicted", "alerts", "fl_events", "dead_letter"} <= names
+    assert {
+        "network_data",
+        "anomalies",
+        "attack_classified",
+        "attack_predicted",
+        "alerts",
+        "fl_events",
+        "dead_letter",
+    } <= names
 
 
 def test_mqtt_topic_round_trip():
@@ -33,7 +41,9 @@ def test_node_ids_that_could_escape_the_topic_are_refused(node):
         mqtt_topic(node, "flows")
 
 
-@pytest.mark.parametrize("topic", ["fednids/v1/pi-1", "fednids/v2/pi-1/flows", "fednids/v1/pi-1/bogus", "x/y/z/w"])
+@pytest.mark.parametrize(
+    "topic", ["fednids/v1/pi-1", "fednids/v2/pi-1/flows", "fednids/v1/pi-1/bogus", "x/y/z/w"]
+)
 def test_parse_rejects_foreign_topics(topic):
     with pytest.raises(ValueError):
         parse_mqtt_topic(topic)

@@ -15,12 +15,19 @@ from tests.unit.edge_agent.fixtures import golden_frames
 
 def _pcapng(path, frames):
     """A minimal little-endian pcapng with one Ethernet interface (tsresol 6)."""
+
     def block(btype, body):
         body += b"\x00" * (-len(body) % 4)
         n = len(body) + 12
         return struct.pack("<II", btype, n) + body + struct.pack("<I", n)
+
     out = block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
-    out += block(1, struct.pack("<HHI", 1, 0, 262144) + struct.pack("<HHB3x", 9, 1, 6) + struct.pack("<HH", 0, 0))
+    out += block(
+        1,
+        struct.pack("<HHI", 1, 0, 262144)
+        + struct.pack("<HHB3x", 9, 1, 6)
+        + struct.pack("<HH", 0, 0),
+    )
     for ts, data, wire, _ in frames:
         us = round(ts * 1e6)
         out += block(6, struct.pack("<IIIII", 0, us >> 32, us & 0xFFFFFFFF, len(data), wire) + data)
@@ -31,15 +38,24 @@ def test_pcap_and_pcapng_give_the_same_packets(tmp_path):
     frames = golden_frames()
     write_pcap(tmp_path / "a.pcap", frames)
     _pcapng(tmp_path / "a.pcapng", frames)
-    a = [(p.ts, p.src, p.dst, p.sport, p.dport, p.length) for p in open_source(f"pcap:{tmp_path / 'a.pcap'}")]
-    b = [(p.ts, p.src, p.dst, p.sport, p.dport, p.length) for p in open_source(f"pcap:{tmp_path / 'a.pcapng'}")]
+    a = [
+        (p.ts, p.src, p.dst, p.sport, p.dport, p.length)
+        for p in open_source(f"pcap:{tmp_path / 'a.pcap'}")
+    ]
+    b = [
+        (p.ts, p.src, p.dst, p.sport, p.dport, p.length)
+        for p in open_source(f"pcap:{tmp_path / 'a.pcapng'}")
+    ]
     assert a == b and len(a) > 10
 
 
 def test_paced_replay_takes_recorded_time(tmp_path):
     import time
 
-    frames = [(f[0] - golden_frames()[0][0] + 100.0 if i < 3 else 0, *f[1:]) for i, f in enumerate(golden_frames()[:3])]
+    frames = [
+        (f[0] - golden_frames()[0][0] + 100.0 if i < 3 else 0, *f[1:])
+        for i, f in enumerate(golden_frames()[:3])
+    ]
     write_pcap(tmp_path / "p.pcap", frames)
     t0 = time.monotonic()
     n = sum(1 for _ in open_source(f"pcap:{tmp_path / 'p.pcap'}?speed=1"))

@@ -25,11 +25,18 @@ def _rows(pcap: Path) -> tuple[list[dict], dict[str, int]]:
     events = [e for pkt in src for e in pipe.feed(pkt)] + pipe.close()
     rows = []
     for ev in events:
-        rows.append({
-            "src": f"{ev.src_ip}:{ev.src_port}", "dst": f"{ev.dst_ip}:{ev.dst_port}", "proto": ev.proto,
-            "end_reason": ev.end_reason, "duration": round(ev.end_ts - ev.start_ts, 6),
-            "features": {n: round(v, 6) for n, v in zip(FLOW_FEATURES, ev.features, strict=True)},
-        })
+        rows.append(
+            {
+                "src": f"{ev.src_ip}:{ev.src_port}",
+                "dst": f"{ev.dst_ip}:{ev.dst_port}",
+                "proto": ev.proto,
+                "end_reason": ev.end_reason,
+                "duration": round(ev.end_ts - ev.start_ts, 6),
+                "features": {
+                    n: round(v, 6) for n, v in zip(FLOW_FEATURES, ev.features, strict=True)
+                },
+            }
+        )
     return rows, src.stats.as_dict()
 
 
@@ -54,7 +61,9 @@ def test_golden_flows_have_the_expected_shape(tmp_path):
     rows, stats = _rows(pcap)
     reasons = sorted(r["end_reason"] for r in rows)
     assert reasons.count("fin") == 1 and reasons.count("rst") == 2 and "idle" in reasons
-    https = next(r for r in rows if r["dst"].endswith(":443") and r["proto"] == 6 and "." in r["src"])
+    https = next(
+        r for r in rows if r["dst"].endswith(":443") and r["proto"] == 6 and "." in r["src"]
+    )
     assert https["features"]["fwd_packets"] == 4 and https["features"]["bwd_packets"] == 3
     assert https["features"]["syn_count"] == 2 and https["features"]["fin_count"] == 2
     assert any(r["src"].startswith("2001:db8::1") for r in rows), "IPv6 flow missing"

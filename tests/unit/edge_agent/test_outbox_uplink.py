@@ -57,7 +57,11 @@ def test_uplink_batches_and_deletes_only_after_delivery(tmp_path):
     assert [len(decode_batch(m.value)) for m in msgs] == [200, 200]
     assert up.drain(5)
     # assert: every event arrived once, the outbox is empty, status went retained to its topic
-    got = [e for m in MemoryBroker.named("up").messages("fednids/v1/pi-1/flows") for e in decode_batch(m.value)]
+    got = [
+        e
+        for m in MemoryBroker.named("up").messages("fednids/v1/pi-1/flows")
+        for e in decode_batch(m.value)
+    ]
     assert len(got) == 1200 and len({e.event_id for e in got}) == 1200
     status = MemoryBroker.named("up").messages("fednids/v1/pi-1/status")
     assert len(status) == 1 and status[0].retained
@@ -84,9 +88,13 @@ def test_refused_messages_are_sent_again(tmp_path):
     broker = MemoryBroker.named("rf")
     ob = Outbox(tmp_path / "o.db")
     ob.put_many(_flows(50))
-    up = Uplink("pi-1", ob, _RefusingPublisher(broker, 1), UplinkConfig(batch_max=20, retry_backoff_s=0.05))
+    up = Uplink(
+        "pi-1", ob, _RefusingPublisher(broker, 1), UplinkConfig(batch_max=20, retry_backoff_s=0.05)
+    )
     assert up.drain(5)
-    got = {e.event_id for m in broker.messages("fednids/v1/pi-1/flows") for e in decode_batch(m.value)}
+    got = {
+        e.event_id for m in broker.messages("fednids/v1/pi-1/flows") for e in decode_batch(m.value)
+    }
     assert len(got) == 50
     assert up.refused == 1
 
@@ -97,7 +105,12 @@ def test_oversized_batches_are_split_under_the_message_limit(tmp_path):
     MemoryBroker.reset("big")
     ob = Outbox(tmp_path / "o.db")
     ob.put_many(_flows(2000))
-    up = Uplink("pi-1", ob, MemoryBroker.named("big").publisher(), UplinkConfig(batch_max=5000, max_inflight=100))
+    up = Uplink(
+        "pi-1",
+        ob,
+        MemoryBroker.named("big").publisher(),
+        UplinkConfig(batch_max=5000, max_inflight=100),
+    )
     assert up.drain(5)
     msgs = MemoryBroker.named("big").messages("fednids/v1/pi-1/flows")
     assert all(len(m.value) <= MAX_MESSAGE_BYTES for m in msgs)

@@ -58,8 +58,11 @@ def test_impossible_traffic_rules(tmp_path):
     from edge_agent.capture.packet import SYN
 
     a = addr("10.0.0.9")
-    frames = [tcp_frame(1.0, a, a, 1234, 80, SYN), udp_frame(2.0, addr("10.0.0.1"), addr("10.0.0.2"), 4000, 0, 10),
-              udp_frame(3.0, addr("127.0.0.1"), addr("10.0.0.2"), 4000, 53, 10)]
+    frames = [
+        tcp_frame(1.0, a, a, 1234, 80, SYN),
+        udp_frame(2.0, addr("10.0.0.1"), addr("10.0.0.2"), 4000, 0, 10),
+        udp_frame(3.0, addr("127.0.0.1"), addr("10.0.0.2"), 4000, 53, 10),
+    ]
     write_pcap(tmp_path / "x.pcap", frames)
     _engine, anomalies = _run(f"pcap:{tmp_path / 'x.pcap'}")
     assert {"land_attack", "port_zero", "bogon_source"} <= {a.rule_id for a in anomalies}
@@ -68,12 +71,21 @@ def test_impossible_traffic_rules(tmp_path):
 @pytest.mark.parametrize(
     ("text", "needle"),
     [
-        ('[[rule]]\nid = "x"\nseverity = "high"\nscore = "syn_count"\nthreshold = 1\nmatch = { nope = { ge = 1 } }\n', ":2: rule 'x': match: unknown feature"),
-        ('[[rule]]\nid = "y"\nseverity = "huge"\nscore = "syn_count"\nthreshold = 1\nmatch = {}\n', "severity must be"),
-        ('[[rule]]\nid = "z"\nseverity = "low"\nscore = "syn_count"\nthreshold = 1\nmatch = { syn_count = { approx = 1 } }\n', "unknown operator"),
+        (
+            '[[rule]]\nid = "x"\nseverity = "high"\nscore = "syn_count"\nthreshold = 1\nmatch = { nope = { ge = 1 } }\n',
+            ":2: rule 'x': match: unknown feature",
+        ),
+        (
+            '[[rule]]\nid = "y"\nseverity = "huge"\nscore = "syn_count"\nthreshold = 1\nmatch = {}\n',
+            "severity must be",
+        ),
+        (
+            '[[rule]]\nid = "z"\nseverity = "low"\nscore = "syn_count"\nthreshold = 1\nmatch = { syn_count = { approx = 1 } }\n',
+            "unknown operator",
+        ),
         ('[[rule]\nid = "broken"\n', "line 1"),
         ('[[rule]]\nseverity = "low"\n', "missing key 'id'"),
-        ('[surprise]\n', "unknown top-level"),
+        ("[surprise]\n", "unknown top-level"),
     ],
 )
 def test_bad_rule_files_name_the_file_and_line(tmp_path, text, needle):
@@ -87,7 +99,9 @@ def test_bad_rule_files_name_the_file_and_line(tmp_path, text, needle):
 
 def test_user_rules_override_shipped_ones(tmp_path):
     path = tmp_path / "rules.toml"
-    path.write_text('[[rule]]\nid = "syn_flood"\nseverity = "low"\nscore = "syn_count"\nthreshold = 1e9\nmatch = { syn_count = { ge = 1e9 } }\n')
+    path.write_text(
+        '[[rule]]\nid = "syn_flood"\nseverity = "low"\nscore = "syn_count"\nthreshold = 1e9\nmatch = { syn_count = { ge = 1e9 } }\n'
+    )
     engine = RuleEngine(path)
     assert [r.severity for r in engine.flow_rules if r.id == "syn_flood"] == ["low"]
     assert len([r for r in engine.flow_rules if r.id == "syn_flood"]) == 1

@@ -26,14 +26,28 @@ def api(tmp_path):
     app = create_app(HubSettings(ws_queue=20), store, bus)
     op, rd = create_token(store, "op", "operator"), create_token(store, "rd", "read")
     with TestClient(app) as client:
-        yield client, store, bus, {"Authorization": f"Bearer {op}"}, {"Authorization": f"Bearer {rd}"}, rd
+        yield (
+            client,
+            store,
+            bus,
+            {"Authorization": f"Bearer {op}"},
+            {"Authorization": f"Bearer {rd}"},
+            rd,
+        )
 
 
 def test_health_needs_no_token_everything_else_does(api):
     client, *_ = api
     assert client.get("/api/health").json() == {"status": "ok"}
     assert client.get("/api/ready").status_code == 200
-    for path in ("/api/anomalies", "/api/alerts", "/api/nodes", "/api/overview", "/api/graph", "/api/fl/summary"):
+    for path in (
+        "/api/anomalies",
+        "/api/alerts",
+        "/api/nodes",
+        "/api/overview",
+        "/api/graph",
+        "/api/fl/summary",
+    ):
         assert client.get(path).status_code == 401, path
         assert client.get(path, headers={"Authorization": "Bearer fnd_wrong"}).status_code == 401
 
@@ -50,7 +64,9 @@ def test_read_token_reads_but_cannot_acknowledge(api):
 
 def test_pagination_and_filters_over_http(api):
     client, store, _bus, _op, rd, _ = api
-    store.insert_events([AnomalyEvent(node_id="pi-2", detector="rules", score=i, threshold=1) for i in range(30)])
+    store.insert_events(
+        [AnomalyEvent(node_id="pi-2", detector="rules", score=i, threshold=1) for i in range(30)]
+    )
     got, cursor = [], None
     while True:
         params = {"limit": 7, "detector": "rules"} | ({"cursor": cursor} if cursor else {})
@@ -62,7 +78,9 @@ def test_pagination_and_filters_over_http(api):
     assert len(got) == 30 and {i["detector"] for i in got} == {"rules"}
     assert client.get("/api/anomalies", params={"cursor": "garbage"}, headers=rd).status_code == 400
     assert client.get("/api/anomalies", params={"limit": 0}, headers=rd).status_code == 422
-    assert client.get("/api/anomalies", params={"since": "yesterday"}, headers=rd).status_code == 422
+    assert (
+        client.get("/api/anomalies", params={"since": "yesterday"}, headers=rd).status_code == 422
+    )
 
 
 def test_websocket_gets_events_of_its_topics(api):
@@ -71,18 +89,28 @@ def test_websocket_gets_events_of_its_topics(api):
         deadline = time.monotonic() + 5
         while bus.listeners() == 0 and time.monotonic() < deadline:
             time.sleep(0.01)
-        bus.publish([AnomalyEvent(node_id="pi-1", detector="rules", score=1, threshold=1),
-                     AlertEvent(node_id="hub", incident_key="k", severity="high", title="t")])
+        bus.publish(
+            [
+                AnomalyEvent(node_id="pi-1", detector="rules", score=1, threshold=1),
+                AlertEvent(node_id="hub", incident_key="k", severity="high", title="t"),
+            ]
+        )
         msg = ws.receive_json()
     assert msg["topic"] == "alerts" and msg["event"]["incident_key"] == "k"
 
 
 def test_websocket_refuses_bad_tokens_and_topics(api):
     client, *_rest, token = api
-    with pytest.raises(WebSocketDisconnect) as info, client.websocket_connect("/ws/events?token=nope") as ws:
+    with (
+        pytest.raises(WebSocketDisconnect) as info,
+        client.websocket_connect("/ws/events?token=nope") as ws,
+    ):
         ws.receive_json()
     assert info.value.code == 1008
-    with pytest.raises(WebSocketDisconnect) as info, client.websocket_connect(f"/ws/events?token={token}&topics=bogus") as ws:
+    with (
+        pytest.raises(WebSocketDisconnect) as info,
+        client.websocket_connect(f"/ws/events?token={token}&topics=bogus") as ws,
+    ):
         ws.receive_json()
     assert info.value.code == 1008
 
@@ -93,7 +121,12 @@ def test_slow_websocket_client_is_closed_cleanly(api):
         deadline = time.monotonic() + 5
         while bus.listeners() == 0 and time.monotonic() < deadline:
             time.sleep(0.01)
-        bus.publish([AnomalyEvent(node_id="pi-1", detector="rules", score=i, threshold=1) for i in range(200)])
+        bus.publish(
+            [
+                AnomalyEvent(node_id="pi-1", detector="rules", score=i, threshold=1)
+                for i in range(200)
+            ]
+        )
         codes = []
         with pytest.raises(WebSocketDisconnect) as info:
             for _ in range(300):

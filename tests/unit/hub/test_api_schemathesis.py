@@ -31,4 +31,6 @@ schema = schemathesis.openapi.from_asgi("/api/openapi.json", APP)
 def test_no_server_errors(case):
     case.headers = {**(case.headers or {}), "Authorization": f"Bearer {TOKEN}"}
     response = case.call()
-    assert response.status_code < 500, f"{case.method} {case.path}: {response.status_code} {response.text[:300]}"
+    assert response.status_code < 500, (
+        f"{case.method} {case.path}: {response.status_code} {response.text[:300]}"
+    )

@@ -1,0 +1,195 @@
+"""``fednids demo``: simulated sensors, the bridge, the ingestor, the API and the dashboard
+in one process on the embedded defaults (``memory://`` transports, SQLite).
+
+Each simulated sensor is a real :class:`edge_agent.agent.Agent` (pipeline, rules, outbox,
+uplink) whose "MQTT" is the in-process broker; the bridge, the ingestor and the API are the
+same classes the multi-process deployment runs on Mosquitto, Kafka and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bridge.service import Bridge
+from contracts.codec import encode
+from contracts.events import NodeStatus
+from contracts.topics import MqttKind, mqtt_subscription, mqtt_topic
+from contracts.transports import open_publisher, open_subscriber
+from edge_agent.agent import Agent
+from edge_agent.settings import AgentSettings
+from hub.bus import EventBus
+from hub.ingestor import INGEST_TOPICS, Ingestor
+from hub.settings import HubSettings
+from hub.storage import EventStore
+from hub.storage.tokens import create_token
+
+log = logging.getLogger("fednids.demo")
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class DemoConfig:
+    port: int = 8000
+    host: str = "127.0.0.1"
+    nodes: int = 3
+    duration: float = 600.0
+    db_url: str | None = None
+    transport: str = "memory://demo"
+    offline_after: float | None = None
+    """Stop the last sensor abruptly after this many seconds (its last will marks it offline)."""
+    speed: float = 1.0
+    state_dir: Path | None = None
+
+
+class Demo:
+    def __init__(self, cfg: DemoConfig) -> None:
+        self.cfg = cfg
+        self.dir = cfg.state_dir or Path(tempfile.mkdtemp(prefix="fednids-demo-"))
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.db_url = cfg.db_url or f"sqlite:///{self.dir / 'hub.db'}"
+        self.store = EventStore(self.db_url)
+        self.store.create_schema()
+        self.bus = EventBus()
+        self.stop = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.agents: list[Agent] = []
+        self._agent_stops: list[threading.Event] = []
+        self.ingestor = Ingestor(
+            open_subscriber(cfg.transport, INGEST_TOPICS, "ingestor"),
+            self.store,
+            open_publisher(cfg.transport),
+            self.bus,
+        )
+        self.bridge = Bridge(
+            open_subscriber(cfg.transport, [mqtt_subscription()], "bridge"),
+            open_publisher(cfg.transport),
+        )
+
+    def tokens(self) -> tuple[str, str]:
+        stamp = int(time.time())
+        return (
+            create_token(self.store, f"demo-operator-{stamp}", "operator"),
+            create_token(self.store, f"demo-read-{stamp}", "read"),
+        )
+
+    def _spawn(self, name: str, target, *args) -> None:  # type: ignore[no-untyped-def]
+        t = threading.Thread(target=target, args=args, name=name, daemon=True)
+        t.start()
+        self.threads.append(t)
+
+    def start_pipeline(self) -> None:
+        self._spawn("bridge", self._loop, self.bridge.step)
+        self._spawn("ingestor", self._loop, self.ingestor.step, self.stop)
+        for i in range(self.cfg.nodes):
+            node = f"sensor-{i + 1}"
+            source = (
+                f"sim:demo?seed={i + 1}&net=10.{i + 1}.0&hosts=12&duration={self.cfg.duration}"
+                f"&speed={self.cfg.speed}"
+            )
+            settings = AgentSettings(
+                node_id=node,
+                source=source,
+                mqtt_url=self.cfg.transport,
+                outbox_path=self.dir / f"{node}.outbox.db",
+                heartbeat_s=5.0,
+                status_interval_s=30.0,
+            )
+            agent = Agent(settings, publisher=open_publisher(self.cfg.transport))
+            stop = threading.Event()
+            self.agents.append(agent)
+            self._agent_stops.append(stop)
+            self._spawn(node, agent.run, stop, 10.0, True)
+        if self.cfg.offline_after is not None:
+            self._spawn("offline", self._take_offline, self.cfg.offline_after)
+
+    def _loop(self, step, *args) -> None:  # type: ignore[no-untyped-def]
+        while not self.stop.is_set():
+            try:
+                step(*args)
+            except Exception:
+                log.exception("demo: %s failed a step; continuing", threading.current_thread().name)
+                time.sleep(1)
+
+    def _take_offline(self, after: float) -> None:
+        if self.stop.wait(after) or not self.agents:
+            return
+        agent, stop = self.agents[-1], self._agent_stops[-1]
+        stop.set()  # the sensor "dies": its broker publishes its last will
+        will = NodeStatus(node_id=agent.node_id, online=False, reason="last_will")
+        open_publisher(self.cfg.transport).publish(
+            mqtt_topic(agent.node_id, MqttKind.STATUS), encode(will), retain=True
+        )
+        log.info("demo: %s went offline (last will)", agent.node_id)
+
+    def status_line(self) -> str:
+        c = [a.pipeline.counters() for a in self.agents]
+        return (
+            f"sensors {len(self.agents)} | packets {sum(x['packets'] for x in c)} | flows {sum(x['flows'] for x in c)}"
+            f" | anomalies {sum(x['anomalies'] for x in c)} | bridged {self.bridge.acked} msgs"
+            f" | stored {self.ingestor.stored} | live listeners {self.bus.listeners()}"
+        )
+
+    def shutdown(self) -> None:
+        for s in self._agent_stops:
+            s.set()
+        time.sleep(0.5)
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=15)
+
+
+def static_dir() -> Path:
+    built = REPO / "dashboard" / "dist"
+    return (
+        built
+        if (built / "index.html").is_file()
+        else Path(__file__).resolve().parents[1] / "hub" / "api" / "static"
+    )
+
+
+def run_demo(cfg: DemoConfig) -> int:
+    import uvicorn
+
+    from hub.api.app import create_app
+
+    t0 = time.monotonic()
+    demo = Demo(cfg)
+    operator, read = demo.tokens()
+    settings = HubSettings(
+        db_url=demo.db_url, host=cfg.host, port=cfg.port, static_dir=str(static_dir())
+    )
+    app = create_app(settings, demo.store, demo.bus)
+    server = uvicorn.Server(uvicorn.Config(app, host=cfg.host, port=cfg.port, log_level="warning"))
+    demo.start_pipeline()
+    api = threading.Thread(target=server.run, name="api", daemon=True)
+    api.start()
+    while not server.started and api.is_alive():
+        time.sleep(0.05)
+    if not api.is_alive():
+        log.error("the API could not start on %s:%d (port taken?)", cfg.host, cfg.port)
+        demo.shutdown()
+        return 1
+    url = f"http://{cfg.host}:{cfg.port}/"
+    print(f"fednids demo ready in {time.monotonic() - t0:.1f}s", flush=True)
+    print(f"  dashboard  {url}", flush=True)
+    print(f"  API        {url}api/health   (OpenAPI: {url}api/docs)", flush=True)
+    print(f"  operator token  {operator}", flush=True)
+    print(f"  read token      {read}", flush=True)
+    print(f"  state in {demo.dir}; Ctrl-C stops", flush=True)
+    from contracts.runtime import stop_event_on_signals
+
+    stop = stop_event_on_signals()
+    try:
+        while not stop.wait(5.0):
+            print(demo.status_line(), flush=True)
+    finally:
+        server.should_exit = True
+        demo.shutdown()
+        api.join(timeout=10)
+    print("fednids demo stopped", flush=True)
+    return 0
