@@ -105,6 +105,8 @@ def main() -> int:
             args.kafka,
             "--client-id",
             f"bench-{tag}",
+            "--session-expiry",
+            "60",
             "--group",
             f"bench-{tag}",
         ],

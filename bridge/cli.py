@@ -24,6 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--key", dest="key_file", type=Path)
     p.add_argument("--metrics-port", type=int)
     p.add_argument("--max-inflight", type=int)
+    p.add_argument(
+        "--session-expiry", dest="session_expiry_s", type=int, help="seconds (default 7 days)"
+    )
     p.set_defaults(handler=_run)
 
 
@@ -48,6 +51,7 @@ def _run(args: argparse.Namespace) -> int:
         "key_file",
         "metrics_port",
         "max_inflight",
+        "session_expiry_s",
     )
     try:
         s = BridgeSettings(**{k: getattr(args, k) for k in fields if getattr(args, k) is not None})
@@ -73,6 +77,7 @@ def _run(args: argparse.Namespace) -> int:
             cert_file=s.cert_file,
             key_file=s.key_file,
             max_inflight=s.max_inflight,
+            session_expiry_s=s.session_expiry_s,
         )
         sub = open_subscriber(s.mqtt_url, [mqtt_subscription()], group=s.group, options=opts)
         wait = getattr(sub, "wait_subscribed", None)

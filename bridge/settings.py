@@ -21,3 +21,5 @@ class BridgeSettings(BaseSettings):
     mqtt_password: SecretStr | None = None
     max_inflight: int = Field(2000, ge=1)
     metrics_port: int | None = None
+    session_expiry_s: int = Field(7 * 24 * 3600, ge=0)
+    """How long the broker keeps this bridge's session (and queues for it) while it is away."""

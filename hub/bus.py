@@ -11,7 +11,6 @@ import asyncio
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from contracts.events import EventBase
 from contracts.topics import topic_for_event_kind
@@ -21,13 +20,13 @@ from contracts.topics import topic_for_event_kind
 class Listener:
     topics: frozenset[str]
     loop: asyncio.AbstractEventLoop
-    queue: asyncio.Queue[dict[str, Any]]
+    queue: asyncio.Queue[str]
     maxsize: int
     overflowed: bool = False
     dropped: int = 0
     closed: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def _offer(self, item: dict[str, Any]) -> None:  # runs in the listener's loop
+    def _offer(self, item: str) -> None:  # runs in the listener's loop
         if self.overflowed:
             return
         if self.queue.qsize() >= self.maxsize:
@@ -70,8 +69,8 @@ class EventBus:
             item = None
             for lst in listeners:
                 if topic in lst.topics and not lst.overflowed:
-                    if item is None:
-                        item = {"topic": topic, "event": ev.model_dump(mode="json")}
+                    if item is None:  # serialised once, sent as text to every listener
+                        item = '{"topic":"' + topic + '","event":' + ev.model_dump_json() + "}"
                     try:
                         lst.loop.call_soon_threadsafe(lst._offer, item)
                     except RuntimeError:  # its loop is closed

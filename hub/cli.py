@@ -64,9 +64,12 @@ def _store(url: str):  # type: ignore[no-untyped-def]
 
 
 def _migrate(args: argparse.Namespace) -> int:
+    from hub.storage import EventStore
+    from hub.storage.migrate import upgrade
+
     s = _settings(args)
-    _store(s.db_url)
-    log.info("schema ready on %s", s.db_url.split("@")[-1])
+    upgrade(EventStore(s.db_url))
+    log.info("schema at the latest revision on %s", s.db_url.split("@")[-1])
     return 0
 
 

@@ -116,7 +116,16 @@ class KafkaSubscriber:
 
     def poll(self, timeout: float = 1.0, max_messages: int = 500) -> list[Message]:
         try:
-            raw = self._consumer.consume(num_messages=max_messages, timeout=timeout)
+            # consume() waits until max_messages arrived or the timeout passed: at low rates that
+            # is the full timeout. Take what is there now; else wait for one, then take the rest.
+            raw = self._consumer.consume(num_messages=max_messages, timeout=0)
+            if not raw:
+                first = self._consumer.poll(timeout)
+                raw = (
+                    []
+                    if first is None
+                    else [first, *self._consumer.consume(num_messages=max_messages - 1, timeout=0)]
+                )
         except ck.KafkaException as exc:
             raise TransportError(f"kafka consume failed: {exc}") from exc
         out: list[Message] = []

@@ -54,7 +54,7 @@ async def events_ws(
                 break
             if get in done:
                 closed.cancel()
-                await ws.send_json(get.result())
+                await ws.send_text(get.result())
                 continue
             get.cancel()
             await ws.close(

@@ -7,6 +7,7 @@ returns only the events that were new (the ones to fan out to live listeners).
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import time
@@ -150,7 +151,9 @@ class EventStore:
         new_ids: set[str] = set()
         try:
             with self.engine.begin() as conn:
-                if flow_evs:
+                if flow_evs and self.dialect == "postgresql":
+                    new_ids.update(self._copy_flows(conn, [_flow_row(e) for e in flow_evs]))
+                elif flow_evs:
                     stmt = (
                         self._insert(flows)
                         .on_conflict_do_nothing(index_elements=["event_id"])
@@ -172,6 +175,25 @@ class EventStore:
         except SQLAlchemyError as exc:
             raise StoreError(f"insert of {len(batch)} events failed: {exc}") from exc
         return [e for e in batch if str(e.event_id) in new_ids]
+
+    def _copy_flows(self, conn: Any, rows: list[dict[str, Any]]) -> list[str]:
+        """PostgreSQL: COPY into a temporary staging table, then one idempotent INSERT ... SELECT."""
+        cols = [c.name for c in flows.columns]
+        buf = io.StringIO()
+        for r in rows:
+            buf.write("\t".join(_copy_value(r[c]) for c in cols))
+            buf.write("\n")
+        buf.seek(0)
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur:
+            cur.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS flows_stage (LIKE flows INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+            )
+            cur.copy_expert(f"COPY flows_stage ({', '.join(cols)}) FROM STDIN", buf)
+            cur.execute(
+                "INSERT INTO flows SELECT * FROM flows_stage ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+            )
+            return [r[0] for r in cur.fetchall()]
 
     def _update_alerts(self, conn: Any, evs: list[AlertEvent]) -> None:
         for ev in sorted(evs, key=lambda e: e.ts):
@@ -250,6 +272,16 @@ class EventStore:
         except SQLAlchemyError as exc:
             raise StoreError(f"alert update failed: {exc}") from exc
         return alert_item(dict(row))
+
+
+def _copy_value(v: Any) -> str:
+    if v is None:
+        return "\\N"
+    if isinstance(v, str):
+        return (
+            v.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+        )
+    return repr(v) if isinstance(v, float) else str(v)
 
 
 def alert_item(row: dict[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,12 @@ class MosquittoServer(Server):
         super().__init__(port)
         self.extra_config = extra_config
         self.anonymous = anonymous
+        self.fresh = False
+
+    def wipe(self) -> None:
+        """Stop and forget every session and queued message (a fresh broker on next start)."""
+        self.stop()
+        self.fresh = True
 
     @property
     def url(self) -> str:
@@ -43,12 +49,18 @@ class MosquittoServer(Server):
     def _prepare(self) -> None:
         data = self.dir / "data"
         data.mkdir(exist_ok=True)
+        if self.fresh:
+            import shutil as _sh
+
+            _sh.rmtree(data, ignore_errors=True)
+            data.mkdir()
+            self.fresh = False
         conf = [
             "user root",
             "per_listener_settings true",
             "persistence true",
             f"persistence_location {data}/",
-            "autosave_interval 1",
+            "autosave_interval 10",
             "log_dest stdout",
             "log_type error",
             "log_type warning",

@@ -80,6 +80,8 @@ def _bridge(
             client_id,
             "--group",
             client_id if group is None else group,
+            "--session-expiry",
+            "300",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -107,7 +109,10 @@ def _publish_stream(
     """Agents' traffic: QoS 1 batches, waiting for every PUBACK (what an agent confirms)."""
     sent = set() if sent is None else sent
     pubs = {
-        n: open_publisher(mqtt_url, TransportOptions(client_id=f"pub-{n}", clean_start=False))
+        n: open_publisher(
+            mqtt_url,
+            TransportOptions(client_id=f"pub-{n}", clean_start=False, session_expiry_s=300),
+        )
         for n in nodes
     }
     for i in range(batches):

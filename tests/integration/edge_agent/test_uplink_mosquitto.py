@@ -33,7 +33,9 @@ class Collector:
             url,
             [f"fednids/v1/{node}/+"],
             group="",
-            options=TransportOptions(client_id=f"collector-{node}", clean_start=False),
+            options=TransportOptions(
+                client_id=f"collector-{node}", clean_start=False, session_expiry_s=300
+            ),
         )
         self.sub.wait_subscribed(15)  # type: ignore[attr-defined]
         self._stop = threading.Event()

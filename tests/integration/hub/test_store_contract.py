@@ -144,3 +144,30 @@ def test_overview_and_graph_shapes(store):
     assert ov["flows_total"] == 1 and ov["alerts_open"] == 1
     g = q.graph(60)
     assert {"nodes", "edges", "predictions"} <= g.keys()
+
+
+def test_alembic_migrations_build_the_same_schema(request, tmp_path):
+    """`fednids hub migrate` (Alembic) gives exactly the tables the code expects, on both backends."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from hub.storage.migrate import upgrade
+    from hub.storage.schema import metadata
+
+    urls = [f"sqlite:///{tmp_path / 'mig.db'}"]
+    pg = request.getfixturevalue("postgres_server")
+    schema = f"m{uuid.uuid4().hex[:8]}"
+    with EventStore(pg.url).engine.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    urls.append(pg.url + f"?options=-csearch_path%3D{schema}")
+    for url in urls:
+        store = EventStore(url)
+        upgrade(store)
+        with store.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        assert diff == [], f"{url.split('@')[-1]}: {diff}"
+
+
+test_alembic_migrations_build_the_same_schema = pytest.mark.integration(
+    test_alembic_migrations_build_the_same_schema
+)

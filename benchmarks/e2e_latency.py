@@ -1,0 +1,235 @@
+"""End-to-end latency: agent publish (MQTT QoS 1) -> bridge -> Kafka -> ingestor -> row
+committed in PostgreSQL -> WebSocket message, at a given event rate.
+
+    python benchmarks/e2e_latency.py --rate R --json OUT [--seconds S] [--mqtt/--kafka/--db URLs]
+
+Real Mosquitto, Kafka and PostgreSQL (through the test harness unless URLs are given); the
+bridge runs as its own process; the ingestor and the API (uvicorn + FastAPI WebSocket) run in
+this process; a websockets client receives the events. Events are batched like the agent
+does (every 100 ms) and carry their publish time, so latency = WebSocket receipt - publish.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
+from sqlalchemy import text
+
+from contracts import FLOW_FEATURES, encode_batch
+from contracts.events import FlowRecord
+from contracts.transports import TransportOptions, open_publisher, open_subscriber, parse_url
+from contracts.transports.kafka import ensure_topics
+from hub.bus import EventBus
+from hub.ingestor import INGEST_TOPICS, Ingestor
+from hub.settings import HubSettings
+from hub.storage import EventStore
+from hub.storage.tokens import create_token
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--rate", type=int, required=True, help="events per second")
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument(
+        "--warmup",
+        type=float,
+        default=2.0,
+        help="seconds of traffic first, left out of the percentiles",
+    )
+    ap.add_argument("--json", type=Path, required=True)
+    ap.add_argument("--mqtt")
+    ap.add_argument("--kafka")
+    ap.add_argument("--db")
+    args = ap.parse_args()
+    private_kafka = private_mqtt = None
+    if not (args.mqtt and args.kafka and args.db):
+        from tests.harness.servers import KafkaServer, MosquittoServer, ensure_postgres
+
+        args.db = args.db or ensure_postgres().url
+        if not args.mqtt:  # a fresh broker: no sessions or queues left by earlier runs
+            private_mqtt = MosquittoServer(port=31883)
+            private_mqtt.wipe()
+            args.mqtt = private_mqtt.start().url
+        if not args.kafka:  # a fresh broker: no backlog from earlier runs in the measurement
+            private_kafka = KafkaServer(port=39092)
+            private_kafka.wipe()
+            args.kafka = private_kafka.start().url
+    import uvicorn
+    import websockets
+
+    from hub.api.app import create_app
+
+    tag = uuid.uuid4().hex[:6]
+    node = f"e2e{tag}"
+    schema = f"e2e{tag}"
+    with EventStore(args.db).engine.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    store = EventStore(args.db + f"?options=-csearch_path%3D{schema}")
+    store.create_schema()
+    token = create_token(store, "bench", "read")
+    ensure_topics(parse_url(args.kafka), [*INGEST_TOPICS, "dead_letter"])
+    bus = EventBus(maxsize=100_000)
+    stop = threading.Event()
+    ingestor = Ingestor(
+        open_subscriber(args.kafka, INGEST_TOPICS, group=f"ingestor-{tag}"),
+        store,
+        open_publisher(args.kafka),
+        bus,
+    )
+    threading.Thread(target=ingestor.run, args=(stop,), daemon=True).start()
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(HubSettings(db_url=args.db), store, bus),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+    )
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    bridge = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fednids",
+            "bridge",
+            "--mqtt",
+            args.mqtt,
+            "--kafka",
+            args.kafka,
+            "--client-id",
+            f"e2e-{tag}",
+            "--session-expiry",
+            "60",
+            "--group",
+            f"e2e-{tag}",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    while " ready: " not in (bridge.stderr.readline() or " ready: "):  # type: ignore[union-attr]
+        pass
+    latencies: list[tuple[float, float]] = []
+    received: set[str] = set()
+    sent: set[str] = set()
+    total = int(args.rate * args.seconds)
+
+    async def listen() -> None:
+        uri = f"ws://127.0.0.1:{port}/ws/events?token={token}&topics=network_data"
+        async with websockets.connect(uri, max_queue=None) as ws:
+            ready.set()
+            deadline = None
+            while True:
+                if deadline is None and publishing_done.is_set():
+                    deadline = time.monotonic() + 30
+                timeout = 1.0 if deadline is None else max(0.05, deadline - time.monotonic())
+                try:
+                    msg = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+                except TimeoutError:
+                    if deadline is not None and (
+                        time.monotonic() > deadline or len(received) >= total
+                    ):
+                        return
+                    continue
+                ev = msg["event"]
+                if ev["node_id"] == node and ev["event_id"] not in received:
+                    received.add(ev["event_id"])
+                    latencies.append((ev["start_ts"], time.time() - ev["start_ts"]))
+                if len(received) >= total:
+                    return
+
+    ready, publishing_done = threading.Event(), threading.Event()
+    listener = threading.Thread(target=lambda: asyncio.run(listen()), daemon=True)
+    listener.start()
+    ready.wait(30)
+    feats = [0.0] * len(FLOW_FEATURES)
+    pub = open_publisher(args.mqtt, TransportOptions(client_id=f"agent-{node}", clean_start=True))
+    per_tick = max(1, args.rate // 10)
+    t_start = time.monotonic()
+    wall_start = time.time()
+    for tick in range(int(args.seconds * 10)):
+        due = t_start + tick * 0.1
+        if (d := due - time.monotonic()) > 0:
+            time.sleep(d)
+        now = time.time()
+        evs = [
+            FlowRecord(
+                node_id=node,
+                flow_id=f"{tick}-{i}",
+                src_ip="10.0.0.1",
+                dst_ip="10.0.0.2",
+                src_port=1,
+                dst_port=443,
+                proto=6,
+                start_ts=now,
+                end_ts=now,
+                end_reason="fin",
+                features=feats,
+            )
+            for i in range(per_tick)
+        ]
+        sent.update(str(e.event_id) for e in evs)
+        for i in range(0, len(evs), 400):
+            pub.publish(f"fednids/v1/{node}/flows", encode_batch(node, evs[i : i + 400]))
+    pub.flush(60)
+    publishing_done.set()
+    listener.join(120)
+    stop.set()
+    server.should_exit = True
+    bridge.send_signal(signal.SIGTERM)
+    bridge.wait(30)
+    with EventStore(args.db).engine.begin() as conn:
+        rows = conn.execute(text(f"SELECT COUNT(*) FROM {schema}.flows")).scalar_one()
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    for private in (private_kafka, private_mqtt):
+        if private is not None:
+            private.stop()
+    lat_all = np.array([x for _, x in latencies]) * 1000
+    lat = np.array([x for t, x in latencies if t >= wall_start + args.warmup]) * 1000
+    out = {
+        "rate": args.rate,
+        "seconds": args.seconds,
+        "sent": len(sent),
+        "received_ws": len(received),
+        "rows_committed": int(rows),
+        "lost": len(sent - received),
+        "p50_ms": round(float(np.percentile(lat, 50)), 1) if len(lat) else None,
+        "p95_ms": round(float(np.percentile(lat, 95)), 1) if len(lat) else None,
+        "p99_ms": round(float(np.percentile(lat, 99)), 1) if len(lat) else None,
+        "max_ms": round(float(lat.max()), 1) if len(lat) else None,
+        "warmup_s": args.warmup,
+        "p99_ms_including_warmup": round(float(np.percentile(lat_all, 99)), 1)
+        if len(lat_all)
+        else None,
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(out, indent=2) + "\n")
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

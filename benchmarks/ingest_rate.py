@@ -1,0 +1,107 @@
+"""Rows per second into PostgreSQL through the hub's event store (idempotent inserts).
+
+    python benchmarks/ingest_rate.py --json OUT [--db postgresql://...] [--rows N] [--batch B]
+
+Starts the real PostgreSQL through the test harness unless --db is given; writes into a
+fresh schema. Measures ``INSERT ... ON CONFLICT (event_id) DO NOTHING RETURNING`` in batches
+of B flow records (what the ingestor does per Kafka poll), and, for comparison, the same
+rows into SQLite (the embedded default).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import text
+
+from contracts import FLOW_FEATURES
+from contracts.events import FlowRecord
+from hub.storage import EventStore
+
+
+def rows(n: int) -> list[FlowRecord]:
+    feats = [float(i) for i in range(len(FLOW_FEATURES))]
+    return [
+        FlowRecord(
+            node_id=f"n{i % 8}",
+            flow_id=f"f{i}",
+            src_ip="10.0.0.1",
+            dst_ip="10.0.0.2",
+            src_port=i % 65535,
+            dst_port=443,
+            proto=6,
+            start_ts=1.7e9 + i,
+            end_ts=1.7e9 + i + 1,
+            end_reason="fin",
+            features=feats,
+        )
+        for i in range(n)
+    ]
+
+
+def measure(store: EventStore, events: list[FlowRecord], batch: int) -> dict[str, float]:
+    store.create_schema()
+    t0 = time.perf_counter()
+    for i in range(0, len(events), batch):
+        store.insert_events(events[i : i + batch])
+    dt = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    dup = sum(
+        len(store.insert_events(events[i : i + batch]))
+        for i in range(0, min(len(events), 20_000), batch)
+    )
+    dt_dup = time.perf_counter() - t1
+    return {
+        "rows_per_second": round(len(events) / dt),
+        "seconds": round(dt, 2),
+        "duplicate_rows_per_second": round(min(len(events), 20_000) / dt_dup),
+        "duplicates_stored": dup,
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--json", type=Path, required=True)
+    ap.add_argument("--db")
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--batch", type=int, default=2000)
+    args = ap.parse_args()
+    if not args.db:
+        from tests.harness.servers import ensure_postgres
+
+        args.db = ensure_postgres().url
+    schema = f"bench{uuid.uuid4().hex[:6]}"
+    with EventStore(args.db).engine.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    events = rows(args.rows)
+    pg = measure(EventStore(args.db + f"?options=-csearch_path%3D{schema}"), events, args.batch)
+    with tempfile.TemporaryDirectory() as d:
+        lite = measure(EventStore(f"sqlite:///{d}/bench.db"), events, args.batch)
+    with EventStore(args.db).engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    out = {
+        "rows": args.rows,
+        "batch": args.batch,
+        "rows_per_second": pg["rows_per_second"],
+        "postgresql": pg,
+        "sqlite": lite,
+        "method": "INSERT ... ON CONFLICT (event_id) DO NOTHING RETURNING, one transaction per batch",
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(out, indent=2) + "\n")
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
