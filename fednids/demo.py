@@ -24,6 +24,8 @@ from edge_agent.agent import Agent
 from edge_agent.settings import AgentSettings
 from hub.bus import EventBus
 from hub.ingestor import INGEST_TOPICS, Ingestor
+from hub.services.alerting import AlertingService
+from hub.services.runtime import ServiceRuntime
 from hub.settings import HubSettings
 from hub.storage import EventStore
 from hub.storage.tokens import create_token
@@ -69,6 +71,12 @@ class Demo:
             open_subscriber(cfg.transport, [mqtt_subscription()], "bridge"),
             open_publisher(cfg.transport),
         )
+        alerting = AlertingService(update_every_s=10.0)
+        self.alerting = ServiceRuntime(
+            alerting,
+            open_subscriber(cfg.transport, list(alerting.inputs), alerting.name),
+            open_publisher(cfg.transport),
+        )
 
     def tokens(self) -> tuple[str, str]:
         stamp = int(time.time())
@@ -85,6 +93,7 @@ class Demo:
     def start_pipeline(self) -> None:
         self._spawn("bridge", self._loop, self.bridge.step)
         self._spawn("ingestor", self._loop, self.ingestor.step, self.stop)
+        self._spawn("alerting", self._loop, self.alerting.step)
         for i in range(self.cfg.nodes):
             node = f"sensor-{i + 1}"
             source = (
@@ -131,7 +140,7 @@ class Demo:
         return (
             f"sensors {len(self.agents)} | packets {sum(x['packets'] for x in c)} | flows {sum(x['flows'] for x in c)}"
             f" | anomalies {sum(x['anomalies'] for x in c)} | bridged {self.bridge.acked} msgs"
-            f" | stored {self.ingestor.stored} | live listeners {self.bus.listeners()}"
+            f" | alerts {self.alerting.produced} | stored {self.ingestor.stored} | live listeners {self.bus.listeners()}"
         )
 
     def shutdown(self) -> None:

@@ -59,7 +59,7 @@ def test_demo_runs_end_to_end(tmp_path):
             overview = _get(f"http://127.0.0.1:{port}/api/overview", read)
             nodes = _get(f"http://127.0.0.1:{port}/api/nodes", read)
             offline = [n for n in nodes["items"] if not n["online"]]
-            if overview["flows_total"] > 100 and overview["anomalies_total"] > 0 and offline:
+            if overview["flows_total"] > 100 and overview["alerts_open"] > 0 and offline:
                 break
             time.sleep(1)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
@@ -69,6 +69,7 @@ def test_demo_runs_end_to_end(tmp_path):
         out = proc.communicate(timeout=60)[0]
     assert overview["flows_total"] > 100
     assert overview["anomalies_total"] > 0
+    assert overview["alerts_open"] > 0
     assert overview["nodes_total"] == 3
     assert [n["node_id"] for n in nodes["items"] if not n["online"]] == ["sensor-3"]
     assert "fednids" in page

@@ -1,0 +1,2 @@
+"""The hub's Kafka services (consumer groups): alerting today; iforest, classifier and the
+GNN predictor plug into the same runtime."""
