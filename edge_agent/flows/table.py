@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import socket
+import uuid
 import zlib
 from collections import Counter, OrderedDict
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 from contracts.events import FlowRecord
 from edge_agent.capture.packet import ACK, SYN, TCP, Packet
@@ -122,6 +124,8 @@ def to_record(flow: Flow, reason: str, node_id: str) -> FlowRecord:
     """A finished flow as the wire contract (values are known-good: no re-validation)."""
     fid = f"{int(flow.first_ts * 1e6):x}-{zlib.crc32(b''.join((flow.src, flow.dst))) ^ (flow.sport << 16 | flow.dport):x}"
     return FlowRecord.model_construct(
+        event_id=uuid.uuid4(),  # given here: pydantic inspects default factories on every call
+        ts=datetime.now(UTC),
         node_id=node_id,
         flow_id=fid[:64],
         src_ip=_ip(flow.src),

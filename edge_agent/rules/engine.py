@@ -5,8 +5,11 @@ from __future__ import annotations
 import ipaddress
 import itertools
 import math
+import operator
 from collections import defaultdict, deque
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from contracts.events import AnomalyEvent, FlowRecord
 from contracts.features import FEATURE_INDEX
@@ -34,25 +37,6 @@ def _bogon(ip: str) -> float:
     return 1.0 if any(a in n for n in _BOGONS if n.version == a.version) else 0.0
 
 
-def _holds(c: Condition, v: float) -> bool:
-    op, x = c.op, c.value
-    if op == "ge":
-        return v >= x
-    if op == "le":
-        return v <= x
-    if op == "eq":
-        return v == x
-    if op == "gt":
-        return v > x
-    if op == "lt":
-        return v < x
-    if op == "ne":
-        return v != x
-    if op == "in":
-        return v in x
-    return v not in x  # not_in
-
-
 class RuleEngine:
     """Evaluates flow rules on every finished flow and beaconing over flow start times."""
 
@@ -72,6 +56,7 @@ class RuleEngine:
         self._last_emit: dict[tuple[str, str], float] = {}
         self._suppressed: defaultdict[tuple[str, str], int] = defaultdict(int)
         self._starts: dict[tuple[str, str, int], deque[float]] = {}
+        self._compiled: dict[str, Any] = {}
         self.last_matches: list[str] = []
         """Ids of the rules the last flow matched (suppressed or not)."""
 
@@ -91,13 +76,42 @@ class RuleEngine:
             return _bogon(flow.src_ip)
         return _bogon(flow.dst_ip)  # dst_bogon
 
+    def _getter(self, name: str) -> Callable[[FlowRecord], float]:
+        idx = FEATURE_INDEX.get(name)
+        if idx is not None:
+            return lambda f: f.features[idx]
+        return lambda f: self._value(f, name)
+
+    def _compile(
+        self, conds: tuple[Condition, ...]
+    ) -> list[tuple[Callable[[FlowRecord], float], Callable[[float, Any], bool], Any]]:
+        ops: dict[str, Callable[[float, Any], bool]] = {
+            "ge": operator.ge,
+            "gt": operator.gt,
+            "le": operator.le,
+            "lt": operator.lt,
+            "eq": operator.eq,
+            "ne": operator.ne,
+            "in": lambda v, x: v in x,
+            "not_in": lambda v, x: v not in x,
+        }
+        out = []
+        for c in conds:
+            out.append((self._getter(c.name), ops[c.op], c.value))
+        return out
+
     def _matches(self, rule: FlowRule, flow: FlowRecord) -> bool:
-        value = self._value
-        if not all(_holds(c, value(flow, c.name)) for c in rule.match):
-            return False
-        return not rule.any_of or any(
-            all(_holds(c, value(flow, c.name)) for c in group) for group in rule.any_of
-        )
+        compiled = self._compiled.get(rule.id)
+        if compiled is None:
+            compiled = self._compiled[rule.id] = (
+                self._compile(rule.match),
+                [self._compile(g) for g in rule.any_of],
+            )
+        match, any_of = compiled
+        for get, op, x in match:
+            if not op(get(flow), x):
+                return False
+        return not any_of or any(all(op(get(flow), x) for get, op, x in g) for g in any_of)
 
     def _suppress(self, rule_id: str, host: str, ts: float, window: float) -> int | None:
         """None while suppressed; else how many hits were folded since the last event."""
