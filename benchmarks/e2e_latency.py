@@ -1,6 +1,9 @@
 """End-to-end latency: agent publish (MQTT QoS 1) -> bridge -> Kafka -> ingestor -> row
 committed in PostgreSQL -> WebSocket message, at a given event rate.
 
+The agent (publisher) and the operator (WebSocket client) run as their own processes, as
+they would on other machines; the hub process holds the ingestor and the API.
+
     python benchmarks/e2e_latency.py --rate R --json OUT [--seconds S] [--mqtt/--kafka/--db URLs]
 
 Real Mosquitto, Kafka and PostgreSQL (through the test harness unless URLs are given); the
@@ -18,6 +21,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -45,6 +49,66 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+async def _listen(args: argparse.Namespace) -> int:
+    """The operator: a WebSocket client; latency = receipt - the event's publish time."""
+    import websockets
+
+    uri = f"ws://127.0.0.1:{args.port}/ws/events?token={args.token}&topics=network_data"
+    seen: set[str] = set()
+    latencies: list[tuple[float, float]] = []
+    async with websockets.connect(uri, max_queue=None) as ws:
+        last = time.monotonic()
+        while len(seen) < args.total and time.monotonic() - last < 30:
+            try:
+                raw = await asyncio.wait_for(ws.recv(), 1.0)
+            except TimeoutError:
+                continue
+            now = time.time()
+            ev = json.loads(raw)["event"]
+            if ev["node_id"] == args.node and ev["event_id"] not in seen:
+                seen.add(ev["event_id"])
+                latencies.append((ev["start_ts"], now - ev["start_ts"]))
+                last = time.monotonic()
+    args.out.write_text(json.dumps({"received": len(seen), "latencies": latencies}))
+    return 0
+
+
+def _publish(args: argparse.Namespace) -> int:
+    """The agent: one batch every 100 ms over MQTT QoS 1; each event carries its publish time."""
+    feats = [0.0] * len(FLOW_FEATURES)
+    pub = open_publisher(
+        args.mqtt, TransportOptions(client_id=f"agent-{args.node}", clean_start=True)
+    )
+    per_tick = max(1, args.rate // 10)
+    t_start = time.monotonic()
+    for tick in range(int(args.seconds * 10)):
+        due = t_start + tick * 0.1
+        if (d := due - time.monotonic()) > 0:
+            time.sleep(d)
+        now = time.time()
+        evs = [
+            FlowRecord(
+                node_id=args.node,
+                flow_id=f"{tick}-{i}",
+                src_ip="10.0.0.1",
+                dst_ip="10.0.0.2",
+                src_port=1,
+                dst_port=443,
+                proto=6,
+                start_ts=now,
+                end_ts=now,
+                end_reason="fin",
+                features=feats,
+            )
+            for i in range(per_tick)
+        ]
+        for i in range(0, len(evs), 400):
+            pub.publish(f"fednids/v1/{args.node}/flows", encode_batch(args.node, evs[i : i + 400]))
+    pending = pub.flush(60)
+    pub.close()
+    return 1 if pending else 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -61,7 +125,19 @@ def main() -> int:
     ap.add_argument("--mqtt")
     ap.add_argument("--kafka")
     ap.add_argument("--db")
+    ap.add_argument(
+        "--role", choices=["hub", "listen", "publish"], default="hub", help=argparse.SUPPRESS
+    )
+    ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--token", help=argparse.SUPPRESS)
+    ap.add_argument("--node", help=argparse.SUPPRESS)
+    ap.add_argument("--total", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.role == "listen":
+        return asyncio.run(_listen(args))
+    if args.role == "publish":
+        return _publish(args)
     private_kafka = private_mqtt = None
     if not (args.mqtt and args.kafka and args.db):
         from tests.harness.servers import KafkaServer, MosquittoServer, ensure_postgres
@@ -76,7 +152,6 @@ def main() -> int:
             private_kafka.wipe()
             args.kafka = private_kafka.start().url
     import uvicorn
-    import websockets
 
     from hub.api.app import create_app
 
@@ -132,71 +207,57 @@ def main() -> int:
     )
     while " ready: " not in (bridge.stderr.readline() or " ready: "):  # type: ignore[union-attr]
         pass
-    latencies: list[tuple[float, float]] = []
-    received: set[str] = set()
-    sent: set[str] = set()
     total = int(args.rate * args.seconds)
-
-    async def listen() -> None:
-        uri = f"ws://127.0.0.1:{port}/ws/events?token={token}&topics=network_data"
-        async with websockets.connect(uri, max_queue=None) as ws:
-            ready.set()
-            deadline = None
-            while True:
-                if deadline is None and publishing_done.is_set():
-                    deadline = time.monotonic() + 30
-                timeout = 1.0 if deadline is None else max(0.05, deadline - time.monotonic())
-                try:
-                    msg = json.loads(await asyncio.wait_for(ws.recv(), timeout))
-                except TimeoutError:
-                    if deadline is not None and (
-                        time.monotonic() > deadline or len(received) >= total
-                    ):
-                        return
-                    continue
-                ev = msg["event"]
-                if ev["node_id"] == node and ev["event_id"] not in received:
-                    received.add(ev["event_id"])
-                    latencies.append((ev["start_ts"], time.time() - ev["start_ts"]))
-                if len(received) >= total:
-                    return
-
-    ready, publishing_done = threading.Event(), threading.Event()
-    listener = threading.Thread(target=lambda: asyncio.run(listen()), daemon=True)
-    listener.start()
-    ready.wait(30)
-    feats = [0.0] * len(FLOW_FEATURES)
-    pub = open_publisher(args.mqtt, TransportOptions(client_id=f"agent-{node}", clean_start=True))
-    per_tick = max(1, args.rate // 10)
-    t_start = time.monotonic()
-    wall_start = time.time()
-    for tick in range(int(args.seconds * 10)):
-        due = t_start + tick * 0.1
-        if (d := due - time.monotonic()) > 0:
-            time.sleep(d)
-        now = time.time()
-        evs = [
-            FlowRecord(
-                node_id=node,
-                flow_id=f"{tick}-{i}",
-                src_ip="10.0.0.1",
-                dst_ip="10.0.0.2",
-                src_port=1,
-                dst_port=443,
-                proto=6,
-                start_ts=now,
-                end_ts=now,
-                end_reason="fin",
-                features=feats,
-            )
-            for i in range(per_tick)
+    out_file = Path(tempfile.mkdtemp()) / "latencies.json"
+    # the operator's browser and the agent are other machines: separate processes here
+    listener = subprocess.Popen(
+        [
+            sys.executable,
+            __file__,
+            "--role",
+            "listen",
+            "--port",
+            str(port),
+            "--token",
+            token,
+            "--node",
+            node,
+            "--total",
+            str(total),
+            "--out",
+            str(out_file),
+            "--rate",
+            str(args.rate),
+            "--json",
+            "-",
         ]
-        sent.update(str(e.event_id) for e in evs)
-        for i in range(0, len(evs), 400):
-            pub.publish(f"fednids/v1/{node}/flows", encode_batch(node, evs[i : i + 400]))
-    pub.flush(60)
-    publishing_done.set()
-    listener.join(120)
+    )
+    time.sleep(2.0)  # connected and subscribed
+    wall_start = time.time()
+    subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--role",
+            "publish",
+            "--mqtt",
+            args.mqtt,
+            "--node",
+            node,
+            "--rate",
+            str(args.rate),
+            "--seconds",
+            str(args.seconds),
+            "--json",
+            "-",
+        ],
+        check=True,
+    )
+    listener.wait(180)
+    result = json.loads(out_file.read_text())
+    latencies = [tuple(x) for x in result["latencies"]]
+    sent_count = total
+    received = result["received"]
     stop.set()
     server.should_exit = True
     bridge.send_signal(signal.SIGTERM)
@@ -212,10 +273,10 @@ def main() -> int:
     out = {
         "rate": args.rate,
         "seconds": args.seconds,
-        "sent": len(sent),
-        "received_ws": len(received),
+        "sent": sent_count,
+        "received_ws": received,
         "rows_committed": int(rows),
-        "lost": len(sent - received),
+        "lost": sent_count - received,
         "p50_ms": round(float(np.percentile(lat, 50)), 1) if len(lat) else None,
         "p95_ms": round(float(np.percentile(lat, 95)), 1) if len(lat) else None,
         "p99_ms": round(float(np.percentile(lat, 99)), 1) if len(lat) else None,
