@@ -81,7 +81,9 @@ class Agent:
             self.publisher,
             UplinkConfig(batch_interval_s=settings.batch_interval_s),
         )
-        self.model_version: str | None = None
+        self.model_version: str | None = next(
+            (str(d.version) for d in self.pipeline.detectors if hasattr(d, "version")), None
+        )
         self.started = time.monotonic()
         self._buffer: list[tuple[str, bytes]] = []
         self._pps = 0.0

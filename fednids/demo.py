@@ -32,6 +32,8 @@ from hub.storage.tokens import create_token
 
 log = logging.getLogger("fednids.demo")
 REPO = Path(__file__).resolve().parents[1]
+DEFAULT_MODEL = REPO / "models" / "artifacts" / "lstm-ae"
+"""The shipped int8 LSTM autoencoder (``fednids models train`` rebuilds it)."""
 
 
 @dataclass
@@ -105,6 +107,7 @@ class Demo:
                 source=source,
                 mqtt_url=self.cfg.transport,
                 outbox_path=self.dir / f"{node}.outbox.db",
+                model_dir=DEFAULT_MODEL if (DEFAULT_MODEL / "model.tflite").is_file() else None,
                 heartbeat_s=5.0,
                 status_interval_s=30.0,
             )

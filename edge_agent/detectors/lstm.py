@@ -1,0 +1,169 @@
+"""The edge's LSTM autoencoder detector: an int8 TFLite model scored with ai-edge-litert.
+
+It keeps each source host's last ``T`` flows, scales them with the model's metadata, and
+emits an ``AnomalyEvent`` when the reconstruction error passes the calibrated threshold.
+``swap(model_dir)`` loads and checks a new model completely before replacing the running
+one; a corrupt or mismatched file is refused (``ModelLoadError``) and the old model keeps
+running. Imports neither torch nor TensorFlow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from contracts.events import AnomalyEvent, FlowRecord
+from contracts.features import FEATURE_VERSION, FLOW_FEATURES
+from edge_agent.capture.errors import EdgeAgentError
+
+MAX_HOSTS = 20_000
+
+
+class ModelLoadError(EdgeAgentError):
+    """A model file is corrupt, unsigned where required, or does not match this agent."""
+
+
+def _interpreter(content: bytes) -> Any:
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:  # older installs: tflite-runtime (needs numpy < 2)
+        from tflite_runtime.interpreter import Interpreter  # type: ignore[import-not-found,no-redef]
+    return Interpreter(model_content=content, num_threads=1)
+
+
+@dataclass
+class LoadedModel:
+    version: str
+    threshold: float
+    lo: np.ndarray
+    hi: np.ndarray
+    window: int
+    interpreter: Any
+    in_index: int
+    out_index: int
+    in_scale: float
+    in_zero: int
+    lock: threading.Lock
+
+    def score(self, window: np.ndarray) -> float:
+        x = np.clip((np.log1p(np.maximum(window, 0.0)) - self.lo) / (self.hi - self.lo), 0.0, 1.0)
+        q = np.clip(np.round(x / self.in_scale + self.in_zero), -128, 127).astype(np.int8)[None]
+        with self.lock:
+            self.interpreter.set_tensor(self.in_index, q)
+            self.interpreter.invoke()
+            recon = self.interpreter.get_tensor(self.out_index)[0]
+        return float(np.mean((recon - x) ** 2))
+
+
+def load_model(model_dir: Path) -> LoadedModel:
+    """Read and check ``model.tflite`` + ``metadata.json``; raises :class:`ModelLoadError`."""
+    try:
+        meta = json.loads((model_dir / "metadata.json").read_text())
+        blob = (model_dir / "model.tflite").read_bytes()
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"{model_dir}: cannot read the model or its metadata: {exc}") from exc
+    if hashlib.sha256(blob).hexdigest() != meta.get("sha256"):
+        raise ModelLoadError(
+            f"{model_dir}: model.tflite does not match the sha256 in metadata.json"
+        )
+    if (
+        meta.get("features") != list(FLOW_FEATURES)
+        or meta.get("feature_version") != FEATURE_VERSION
+    ):
+        raise ModelLoadError(
+            f"{model_dir}: trained on another feature list (version {meta.get('feature_version')})"
+        )
+    try:
+        interp = _interpreter(blob)
+        interp.allocate_tensors()
+        inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
+    except (ValueError, RuntimeError) as exc:
+        raise ModelLoadError(f"{model_dir}: not a valid TFLite model: {exc}") from exc
+    window = int(meta["window"])
+    if tuple(inp["shape"]) != (1, window, len(FLOW_FEATURES)) or inp["dtype"] != np.int8:
+        raise ModelLoadError(
+            f"{model_dir}: input {tuple(inp['shape'])} {inp['dtype']} is not (1, {window}, "
+            f"{len(FLOW_FEATURES)}) int8"
+        )
+    scale, zero = inp["quantization"]
+    return LoadedModel(
+        version=f"{meta.get('model_name', 'lstm-ae')}-{meta.get('version', 0)}",
+        threshold=float(meta["threshold"]),
+        lo=np.asarray(meta["scaler"]["lo"], dtype=np.float32),
+        hi=np.asarray(meta["scaler"]["hi"], dtype=np.float32),
+        window=window,
+        interpreter=interp,
+        in_index=inp["index"],
+        out_index=out["index"],
+        in_scale=float(scale),
+        in_zero=int(zero),
+        lock=threading.Lock(),
+    )
+
+
+class LstmDetector:
+    name = "lstm"
+
+    def __init__(self, model: LoadedModel) -> None:
+        self.model = model
+        self._hosts: OrderedDict[str, deque[list[float]]] = OrderedDict()
+        self.scored = 0
+
+    @classmethod
+    def load(cls, model_dir: Path) -> LstmDetector:
+        return cls(load_model(Path(model_dir)))
+
+    @property
+    def version(self) -> str:
+        return self.model.version
+
+    def swap(self, model_dir: Path) -> str:
+        """Replace the running model with a fully checked new one; the old one stays on error."""
+        new = load_model(Path(model_dir))
+        self.model = new  # one reference assignment: scoring threads see old or new, never half
+        return new.version
+
+    def on_flow(self, flow: FlowRecord) -> list[AnomalyEvent]:
+        m = self.model
+        buf = self._hosts.get(flow.src_ip)
+        if buf is None:
+            buf = self._hosts[flow.src_ip] = deque(maxlen=m.window)
+            if len(self._hosts) > MAX_HOSTS:
+                self._hosts.popitem(last=False)
+        else:
+            self._hosts.move_to_end(flow.src_ip)
+        buf.append(flow.features)
+        rows = list(buf)
+        if len(rows) < m.window:
+            rows = [rows[0]] * (m.window - len(rows)) + rows
+        score = m.score(np.asarray(rows, dtype=np.float32))
+        self.scored += 1
+        if score <= m.threshold:
+            return []
+        return [
+            AnomalyEvent(
+                node_id=flow.node_id,
+                detector="lstm",
+                score=score,
+                threshold=m.threshold,
+                severity="high" if score > 3 * m.threshold else "medium",
+                flow_id=flow.flow_id,
+                src_ip=flow.src_ip,
+                dst_ip=flow.dst_ip,
+                dst_port=flow.dst_port,
+                window_start=flow.start_ts,
+                window_end=flow.end_ts,
+                model_version=m.version,
+                evidence={"window": m.window, "reconstruction_error": round(score, 6)},
+            )
+        ]
+
+    def on_tick(self, now: float) -> list[AnomalyEvent]:
+        return []
