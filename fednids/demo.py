@@ -25,10 +25,13 @@ from edge_agent.settings import AgentSettings
 from hub.bus import EventBus
 from hub.ingestor import INGEST_TOPICS, Ingestor
 from hub.services.alerting import AlertingService
+from hub.services.iforest_service import DEFAULT_MODEL as IFOREST_MODEL
+from hub.services.iforest_service import IForestService
 from hub.services.runtime import ServiceRuntime
 from hub.settings import HubSettings
 from hub.storage import EventStore
 from hub.storage.tokens import create_token
+from models.iforest import IForestModel
 
 log = logging.getLogger("fednids.demo")
 REPO = Path(__file__).resolve().parents[1]
@@ -74,6 +77,16 @@ class Demo:
             open_publisher(cfg.transport),
         )
         alerting = AlertingService(update_every_s=10.0)
+        self.services: list[ServiceRuntime] = []
+        if (IFOREST_MODEL / "model.joblib").is_file():
+            iforest = IForestService(IForestModel.load(IFOREST_MODEL))
+            self.services.append(
+                ServiceRuntime(
+                    iforest,
+                    open_subscriber(cfg.transport, list(iforest.inputs), iforest.name),
+                    open_publisher(cfg.transport),
+                )
+            )
         self.alerting = ServiceRuntime(
             alerting,
             open_subscriber(cfg.transport, list(alerting.inputs), alerting.name),
@@ -96,6 +109,8 @@ class Demo:
         self._spawn("bridge", self._loop, self.bridge.step)
         self._spawn("ingestor", self._loop, self.ingestor.step, self.stop)
         self._spawn("alerting", self._loop, self.alerting.step)
+        for svc in self.services:
+            self._spawn(svc.service.name, self._loop, svc.step)
         for i in range(self.cfg.nodes):
             node = f"sensor-{i + 1}"
             source = (

@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from contracts.events import FlowRecord
 
 DEFAULT_OUT = Path(__file__).with_name("artifacts") / "lstm-ae"
 
@@ -21,27 +25,58 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     t.add_argument("--epochs", type=int, default=10)
     t.add_argument("--sim-seconds", type=float, default=900.0)
     t.set_defaults(handler=_train)
+    f = msub.add_parser(
+        "train-iforest", help="train the hub's Isolation Forest on simulated benign flows"
+    )
+    f.add_argument("--out", type=Path, default=DEFAULT_OUT.with_name("iforest"))
+    f.add_argument("--sim-seconds", type=float, default=900.0)
+    f.set_defaults(handler=_train_iforest)
 
 
-def _train(args: argparse.Namespace) -> int:
+def _benign_flows(sim_seconds: float) -> list[FlowRecord]:
     from contracts.events import FlowRecord
     from edge_agent.capture import open_source
     from edge_agent.pipeline import Pipeline
-    from models.lstm_ae import LstmConfig, PrivacyConfig
-    from models.train import train_and_export
 
     flows: list[FlowRecord] = []
     for seed in range(3):  # benign background of three simulated networks
         pipe = Pipeline("train")
         src = open_source(
-            f"sim:benign?seed={100 + seed}&hosts=20&duration={args.sim_seconds}&net=10.{seed}.0"
+            f"sim:benign?seed={100 + seed}&hosts=20&duration={sim_seconds}&net=10.{seed}.0"
         )
-        events = [e for p in src for e in pipe.feed(p)] + pipe.close()  # type: ignore[arg-type]
+        events = [e for p in src if p is not None for e in pipe.feed(p)] + pipe.close()
         flows += [e for e in events if isinstance(e, FlowRecord)]
+    return flows
+
+
+def _train_iforest(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from models.iforest import train_iforest
+
+    model = train_iforest(np.asarray([f.features for f in _benign_flows(args.sim_seconds)]))
+    model.save(args.out)
+    print(
+        json.dumps(
+            {
+                "threshold": model.threshold,
+                "train_flows": model.meta["train_flows"],
+                "out": str(args.out),
+            }
+        )
+    )
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from models.lstm_ae import LstmConfig, PrivacyConfig
+    from models.train import train_and_export
+
+    flows = _benign_flows(args.sim_seconds)
     privacy = PrivacyConfig(args.epsilon) if args.epsilon else None
     meta = train_and_export(
         flows, args.out, LstmConfig(epochs=args.epochs, seed=args.seed), privacy, progress=True
-    )  # type: ignore[arg-type]
+    )
     keep = (
         "version",
         "threshold",
