@@ -1,0 +1,127 @@
+"""anomaly-iforest and threat-classifier on memory://: cross-node evidence, the vote join
+(per flow and per host window), classification outputs, dead letters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from contracts import decode, encode
+from contracts.deadletter import read_dead_letter
+from contracts.events import AnomalyEvent, AttackClassification, FlowRecord
+from contracts.features import FLOW_FEATURES
+from contracts.transports.memory import MemoryBroker
+from hub.services.classifier_service import VOTERS, ClassifierService
+from hub.services.iforest_service import IForestService
+from hub.services.runtime import ServiceRuntime
+from models.iforest import IForestConfig, train_iforest
+from tests.unit.contracts.samples import flow
+
+NF = len(FLOW_FEATURES)
+
+
+@pytest.fixture(scope="module")
+def forest():  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(0)
+    return train_iforest(np.abs(rng.normal(10, 1, size=(600, NF))), IForestConfig())
+
+
+def _f(
+    i: int, node: str = "pi-1", src: str = "10.0.0.66", hot: bool = False, t: float = 0.0
+) -> FlowRecord:
+    feats = [1e6 if hot else 10.0] * NF
+    return flow(
+        node,
+        flow_id=f"f-{node}-{i}",
+        src_ip=src,
+        features=feats,
+        start_ts=1_700_000_000.0 + t,
+        end_ts=1_700_000_001.0 + t,
+    )
+
+
+def test_iforest_flags_outliers_and_counts_sensors_seeing_the_source(forest):  # type: ignore[no-untyped-def]
+    svc = IForestService(forest)
+    out = svc.handle([_f(1, "pi-1", hot=True), _f(2, "pi-2", hot=True), _f(3, "pi-3")])
+    assert [a.flow_id for a in out] == ["f-pi-1-1", "f-pi-2-2"]
+    assert all(isinstance(a, AnomalyEvent) and a.detector == "iforest" for a in out)
+    assert out[0].severity == "low" and out[1].severity == "medium"
+    assert out[1].evidence["sensors_seeing_source"] == 2
+
+
+class _Stub:
+    """A tiny fitted model with the ThreatClassifier interface (votes decide in this fixture)."""
+
+    def __init__(self) -> None:
+        from sklearn.linear_model import LogisticRegression
+
+        rng = np.random.default_rng(1)
+        x = rng.integers(0, 2, size=(400, 3)).astype(float)
+        y = (x.sum(axis=1) >= 2).astype(int)
+        self.lr = LogisticRegression().fit(x, y)
+
+    def predict(self, x_features, votes):  # type: ignore[no-untyped-def]
+        p = self.lr.predict_proba(votes)[:, 1]
+        fam = ["scan" if q >= 0.5 else "benign" for q in p]
+        conf = np.where(p >= 0.5, p, 1 - p)
+        tops = [[(FLOW_FEATURES[0], float(r[0]), 0.5)] for r in x_features]
+        return fam, conf, tops
+
+
+def _vote(det: str, fid: str | None = None, src: str = "10.0.0.66", t: float = 0.0) -> AnomalyEvent:
+    return AnomalyEvent(
+        node_id="pi-1",
+        detector=det,
+        score=1.0,
+        threshold=0.5,
+        flow_id=fid,
+        src_ip=src,
+        window_start=1_700_000_000.0 + t,
+        window_end=1_700_000_001.0 + t,
+        rule_id="telnet_scan" if det == "rules" else None,
+    )
+
+
+def test_classifier_joins_flow_and_host_votes_and_emits_why():
+    svc = ClassifierService(_Stub(), hold_s=5.0)
+    out = svc.handle(
+        [
+            _f(1),
+            _f(2, src="10.0.0.7"),
+            _vote("iforest", "f-pi-1-1"),
+            _vote("rules", "f-pi-1-1"),
+            _vote("lstm", None, "10.0.0.66"),
+        ]
+    )
+    # all three detectors voted on f-1: released at once; f-2 has no vote yet
+    assert len(out) == 1 and isinstance(out[0], AttackClassification)
+    c = out[0]
+    assert c.flow_id == "f-pi-1-1" and c.family == "scan" and list(c.detectors) == sorted(VOTERS)
+    assert c.rule_ids == ["telnet_scan"] and len(c.anomaly_ids) == 3
+    assert 0.5 <= c.confidence <= 1.0 and c.top_features[0].name == FLOW_FEATURES[0]
+    # a flow with no vote is dropped when the window passes; a later vote for an early flow waits
+    later = svc.handle([_vote("iforest", "f-pi-1-9", t=1.0), _f(9, t=1.0), _f(10, t=60.0)])
+    assert [c.flow_id for c in later] == ["f-pi-1-9"]
+    assert svc.flush() == []
+
+
+def test_classifier_runtime_dead_letters_wrong_kinds_and_keeps_going():
+    MemoryBroker.reset("cls")
+    broker = MemoryBroker.named("cls")
+    pub = broker.publisher()
+    pub.publish("network_data", encode(_f(1)))
+    pub.publish("anomalies", b"{not json")
+    pub.publish("anomalies", encode(_vote("rules", "f-pi-1-1")))
+    pub.publish("network_data", encode(_f(2, t=100.0)))
+    svc = ClassifierService(_Stub(), hold_s=5.0)
+    rt = ServiceRuntime(svc, broker.subscriber(list(svc.inputs), svc.name), broker.publisher())
+    while rt.step(0.05):
+        pass
+    out = [decode(m.value) for m in broker.messages("attack_classified")]
+    dead = [read_dead_letter(m.value) for m in broker.messages("dead_letter")]
+    assert [c.flow_id for c in out] == ["f-pi-1-1"]
+    assert (
+        len(dead) == 1
+        and dead[0]["payload"] == b"{not json"
+        and dead[0]["source_topic"] == "anomalies"
+    )
