@@ -16,6 +16,7 @@ window drains (or a re-read of the last ``hold_s`` on start); not done yet.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -136,10 +137,8 @@ class ClassifierService:
     def _drop_src(self, f: FlowRecord) -> None:
         ids = self._by_src.get(f.src_ip)
         if ids is not None:
-            try:
+            with contextlib.suppress(ValueError):
                 ids.remove(f.flow_id)
-            except ValueError:
-                pass
             if not ids:
                 del self._by_src[f.src_ip]
 
