@@ -25,17 +25,21 @@ from edge_agent.settings import AgentSettings
 from hub.bus import EventBus
 from hub.ingestor import INGEST_TOPICS, Ingestor
 from hub.services.alerting import AlertingService
+from hub.services.classifier_service import ClassifierService
 from hub.services.iforest_service import DEFAULT_MODEL as IFOREST_MODEL
 from hub.services.iforest_service import IForestService
 from hub.services.runtime import ServiceRuntime
 from hub.settings import HubSettings
 from hub.storage import EventStore
 from hub.storage.tokens import create_token
+from models.classifier import ThreatClassifier
 from models.iforest import IForestModel
 
 log = logging.getLogger("fednids.demo")
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL = REPO / "models" / "artifacts" / "lstm-ae"
+CLASSIFIER_MODEL = REPO / "models" / "artifacts" / "classifier"
+GNN_MODEL = REPO / "hub" / "services" / "artifacts" / "gnn"
 """The shipped int8 LSTM autoencoder (``fednids models train`` rebuilds it)."""
 
 
@@ -84,6 +88,27 @@ class Demo:
                 ServiceRuntime(
                     iforest,
                     open_subscriber(cfg.transport, list(iforest.inputs), iforest.name),
+                    open_publisher(cfg.transport),
+                )
+            )
+        if (CLASSIFIER_MODEL / "model.joblib").is_file():
+            clf = ClassifierService(ThreatClassifier.load(CLASSIFIER_MODEL))
+            self.services.append(
+                ServiceRuntime(
+                    clf,
+                    open_subscriber(cfg.transport, list(clf.inputs), clf.name),
+                    open_publisher(cfg.transport),
+                )
+            )
+        if GNN_MODEL.is_dir() and any(GNN_MODEL.iterdir()):
+            from hub.services.gnn import load_predictor
+            from hub.services.gnn_service import GnnService
+
+            gnn = GnnService(load_predictor(GNN_MODEL), every_s=10.0)
+            self.services.append(
+                ServiceRuntime(
+                    gnn,
+                    open_subscriber(cfg.transport, list(gnn.inputs), gnn.name),
                     open_publisher(cfg.transport),
                 )
             )

@@ -4,7 +4,8 @@ One incident per (attack family, host) rather than one alert per event: the firs
 opens it (an ``AlertEvent``), later ones only update its count, at most every
 ``update_every_s``; after ``quiet_s`` without events the next one opens a new incident.
 When the GNN predicted a host and that host is then attacked, the incident is escalated
-(one severity level up, ``escalated=True``).
+(one severity level up, ``escalated=True``). A confident prediction (probability >=
+``predicted_alert_p``) opens its own ``predicted-<family>:<host>`` incident with the path.
 """
 
 from __future__ import annotations
@@ -84,7 +85,9 @@ class AlertingService:
         min_severity: str = "medium",
         prediction_ttl_s: float = 1800.0,
         node_id: str = "hub",
+        predicted_alert_p: float = 0.8,
     ) -> None:
+        self.predicted_alert_p = predicted_alert_p
         self.update_every_s = update_every_s
         self.quiet_s = quiet_s
         self.min_severity = min_severity
@@ -112,6 +115,17 @@ class AlertingService:
         out: list[EventBase] = []
         for ev in events:
             if isinstance(ev, AttackPrediction):
+                if ev.probability >= self.predicted_alert_p:
+                    alert = self._fold(
+                        ev,
+                        ev.family,
+                        ev.severity,
+                        ev.target_host,
+                        [*ev.path, ev.target_host],
+                        prefix="predicted-",
+                    )
+                    if alert is not None:
+                        out.append(alert)
                 self.predicted[ev.target_host] = (ev.ts, ev.probability)
                 continue
             got = self._classify(ev)
@@ -126,10 +140,16 @@ class AlertingService:
         return out
 
     def _fold(
-        self, ev: EventBase, family: str, severity: str, host: str, hosts: list[str]
+        self,
+        ev: EventBase,
+        family: str,
+        severity: str,
+        host: str,
+        hosts: list[str],
+        prefix: str = "",
     ) -> AlertEvent | None:
         now = ev.ts
-        base = f"{family}:{host}"
+        base = f"{prefix}{family}:{host}"
         inc = self.incidents.get(base)
         if inc is not None and (now - inc.last_seen).total_seconds() > self.quiet_s:
             serial = inc.serial + 1
@@ -147,7 +167,7 @@ class AlertingService:
         if len(inc.related) < 64:
             inc.related.append(ev.event_id)
         escalate = False
-        for h in hosts:
+        for h in hosts if not prefix else ():  # a prediction does not confirm a prediction
             pred = self.predicted.get(h)
             if (
                 pred is not None
@@ -171,11 +191,13 @@ class AlertingService:
         desc = f"{inc.count} event(s) since {inc.first_seen.astimezone(UTC).isoformat()}; hosts: {', '.join(inc.hosts[:8])}"
         if inc.escalated:
             desc += "; escalated: a host the GNN predicted was attacked"
+        if prefix:
+            desc = f"predicted next target; path: {' -> '.join(hosts)}; " + desc
         return AlertEvent(
             node_id=self.node_id,
             incident_key=key,
             severity=inc.severity,  # type: ignore[arg-type]
-            title=f"{TITLES.get(family, family)} — {host}",
+            title=f"{'Predicted: ' if prefix else ''}{TITLES.get(family, family)} — {host}",
             description=desc,
             family=family,  # type: ignore[arg-type]
             count=inc.count,

@@ -5,13 +5,16 @@ without (a host-window verdict, e.g. the edge LSTM) votes for every flow of its 
 whose time overlaps ``[window_start - slack, window_end + slack]``. Flows and votes wait in a
 bounded in-memory window (``hold_s`` of event time): a flow is classified once it has at least
 one vote and either the window closed or all three detector kinds voted. Flows that never get
-a vote are dropped when the window passes (benign traffic is not classified).
+a vote are dropped when the window passes (benign traffic is not classified), and a flow the
+classifier calls ``benign`` despite the votes is not emitted either.
 
 State: the window is in memory, neither checkpointed nor rebuilt. The runtime commits a batch
 once that batch's outputs are delivered, so a flow still waiting in the window (at most
 ``hold_s`` of event time, default 5 s) when the process dies is not classified after the
 restart. Known limitation: closing it needs the runtime to hold back commits until the
 window drains (or a re-read of the last ``hold_s`` on start); not done yet.
+Kafka does not order ``anomalies`` against ``network_data``: a vote that arrives more than
+``hold_s`` of event time after its flow's window closed finds no flow and is dropped.
 """
 
 from __future__ import annotations
@@ -34,7 +37,12 @@ from contracts.events import (
 )
 from contracts.topics import KafkaTopic
 
-VOTERS: tuple[str, ...] = ("lstm", "rules", "iforest")
+VOTERS: tuple[str, ...] = ("rules", "lstm", "novelty", "iforest")
+"""The vote columns, in the order of ``models.classifier.VOTES``."""
+EARLY: frozenset[str] = frozenset({"lstm", "rules", "iforest"})
+EDGE: frozenset[str] = frozenset({"lstm", "rules", "novelty"})
+"""A flow is classified without waiting for the window once the hub's own vote (iforest)
+and at least one edge vote are in (the edge votes at flow end, before the hub sees it)."""
 
 
 class Classifier(Protocol):
@@ -67,7 +75,7 @@ class ClassifierService:
         self.max_flows = max_flows
         self._flows: OrderedDict[str, _Pending] = OrderedDict()  # flow_id -> pending
         self._by_src: dict[str, list[str]] = {}
-        self._orphans: list[AnomalyEvent] = []  # host votes whose flows may come later
+        self._orphans: list[tuple[AnomalyEvent, float]] = []  # votes whose flow may come later
         self._now = 0.0
 
     def _vote(self, p: _Pending, a: AnomalyEvent) -> None:
@@ -112,9 +120,10 @@ class ClassifierService:
                 if ev.window_end is not None:
                     self._now = max(self._now, ev.window_end)
         retry, self._orphans = self._orphans, []
-        for a in retry + anomalies:
-            if not self._apply(a) and (a.window_end or self._now) >= self._now - self.hold_s:
-                self._orphans.append(a)  # its flow may arrive in a later batch
+        fresh = [(a, (a.window_end or self._now) + self.hold_s) for a in anomalies]
+        for a, until in retry + fresh:
+            if not self._apply(a) and until >= self._now and len(self._orphans) < self.max_flows:
+                self._orphans.append((a, until))  # its flow may arrive in a later batch
         return self._release()
 
     def _ready(self) -> list[_Pending]:
@@ -128,7 +137,7 @@ class ClassifierService:
             self._drop_src(p.flow)
             if p.votes:
                 out.append(p)
-        for fid in [k for k, p in self._flows.items() if len(p.votes) == len(VOTERS)]:
+        for fid in [k for k, p in self._flows.items() if "iforest" in p.votes and p.votes & EDGE]:
             p = self._flows.pop(fid)
             self._drop_src(p.flow)
             out.append(p)
@@ -156,6 +165,8 @@ class ClassifierService:
         families, conf, tops = self.model.predict(x, votes)
         out: list[EventBase] = []
         for p, fam, c, top in zip(ready, families, conf, tops, strict=True):
+            if fam == "benign":
+                continue  # voted on, but the classifier overrules the detectors: no attack
             f = p.flow
             out.append(
                 AttackClassification(

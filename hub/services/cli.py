@@ -1,12 +1,18 @@
-"""``fednids hub alerting ...``: the analytics services as processes."""
+"""``fednids hub anomaly-iforest|threat-classifier|gnn-predictor|alerting|train-gnn``."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger("fednids.hub.services")
+
+
+def _kafka(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--kafka", dest="kafka_url", help="kafka://host:port or memory://NAME")
+    p.add_argument("--batch", type=int, help="records per poll")
 
 
 def register_services(hsub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -14,7 +20,7 @@ def register_services(hsub: argparse._SubParsersAction) -> None:  # type: ignore
         "alerting",
         help="anomalies / classifications / predictions -> alerts (deduplicated incidents)",
     )
-    p.add_argument("--kafka", dest="kafka_url", required=True)
+    _kafka(p)
     p.add_argument(
         "--update-every", type=float, default=30.0, help="seconds between updates of one incident"
     )
@@ -26,47 +32,111 @@ def register_services(hsub: argparse._SubParsersAction) -> None:  # type: ignore
         "anomaly-iforest",
         help="network_data -> anomalies with the Isolation Forest (all sensors' flows)",
     )
-    f.add_argument("--kafka", dest="kafka_url", required=True)
-    f.add_argument(
-        "--model", type=Path, help="model dir (default: the shipped models/artifacts/iforest)"
-    )
+    _kafka(f)
+    f.add_argument("--model", type=Path, help="model dir (default: models/artifacts/iforest)")
     f.set_defaults(handler=_iforest)
+    c = hsub.add_parser(
+        "threat-classifier",
+        help="anomalies + network_data -> attack_classified (votes joined per flow / host)",
+    )
+    _kafka(c)
+    c.add_argument("--model", type=Path, help="model dir (default: models/artifacts/classifier)")
+    c.set_defaults(handler=_classifier)
+    g = hsub.add_parser(
+        "gnn-predictor",
+        help="attack_classified + network_data -> attack_predicted (GraphSAGE over hosts)",
+    )
+    _kafka(g)
+    g.add_argument("--model", type=Path, help="model dir (default: hub/services/artifacts/gnn)")
+    g.set_defaults(handler=_gnn)
+    t = hsub.add_parser("train-gnn", help="train the propagation GNN on simulated scenarios")
+    t.add_argument("--out", type=Path, help="model dir (default: hub/services/artifacts/gnn)")
+    t.add_argument("--scenarios", type=int, default=200)
+    t.add_argument("--epochs", type=int, default=20)
+    t.add_argument("--seed", type=int, default=0)
+    t.set_defaults(handler=_train_gnn)
 
 
-def _alerting(args: argparse.Namespace) -> int:
+def _settings(args: argparse.Namespace) -> Any:
+    from hub.services.settings import ServicesSettings
+
+    s = ServicesSettings()
+    upd: dict[str, Any] = {}
+    if getattr(args, "kafka_url", None):
+        upd["kafka_url"] = args.kafka_url
+    if getattr(args, "batch", None):
+        upd["batch"] = args.batch
+    return s.model_copy(update=upd)
+
+
+def _run(args: argparse.Namespace, svc: Any) -> int:
     from contracts.runtime import stop_event_on_signals
     from contracts.transports import open_publisher, open_subscriber
-    from hub.services.alerting import AlertingService
     from hub.services.runtime import ServiceRuntime
 
+    s = _settings(args)
     stop = stop_event_on_signals()
-    svc = AlertingService(update_every_s=args.update_every, quiet_s=args.quiet)
     ServiceRuntime(
         svc,
-        open_subscriber(args.kafka_url, list(svc.inputs), group=svc.name),
-        open_publisher(args.kafka_url),
+        open_subscriber(s.kafka_url, list(svc.inputs), group=svc.name),
+        open_publisher(s.kafka_url),
+        batch=s.batch,
     ).run(stop)
     return 0
 
 
+def _alerting(args: argparse.Namespace) -> int:
+    from hub.services.alerting import AlertingService
+
+    return _run(args, AlertingService(update_every_s=args.update_every, quiet_s=args.quiet))
+
+
 def _iforest(args: argparse.Namespace) -> int:
-    from contracts.runtime import stop_event_on_signals
-    from contracts.transports import open_publisher, open_subscriber
-    from hub.services.iforest_service import DEFAULT_MODEL, IForestService
-    from hub.services.runtime import ServiceRuntime
+    from hub.services.iforest_service import IForestService
     from models.errors import ModelError
     from models.iforest import IForestModel
 
     try:
-        model = IForestModel.load(args.model or DEFAULT_MODEL)
+        model = IForestModel.load(args.model or _settings(args).iforest_model)
     except ModelError as exc:
         log.error("%s", exc)
         return 1
-    stop = stop_event_on_signals()
-    svc = IForestService(model)
-    ServiceRuntime(
-        svc,
-        open_subscriber(args.kafka_url, list(svc.inputs), group=svc.name),
-        open_publisher(args.kafka_url),
-    ).run(stop)
+    return _run(args, IForestService(model))
+
+
+def _classifier(args: argparse.Namespace) -> int:
+    from models.classifier import ThreatClassifier
+
+    from hub.services.classifier_service import ClassifierService
+    from models.errors import ModelError
+
+    s = _settings(args)
+    try:
+        model = ThreatClassifier.load(args.model or s.classifier_model)
+    except ModelError as exc:
+        log.error("%s (train it: fednids models train-classifier)", exc)
+        return 1
+    return _run(args, ClassifierService(model, hold_s=s.join_hold_s))
+
+
+def _gnn(args: argparse.Namespace) -> int:
+    from hub.errors import HubError
+    from hub.services.gnn import load_predictor
+    from hub.services.gnn_service import GnnService
+
+    s = _settings(args)
+    try:
+        model = load_predictor(args.model or s.gnn_model)
+    except HubError as exc:
+        log.error("%s (rebuild it: fednids hub train-gnn)", exc)
+        return 1
+    return _run(args, GnnService(model, every_s=s.predict_every_s, top_k=s.top_k))
+
+
+def _train_gnn(args: argparse.Namespace) -> int:
+    from hub.services.gnn_train import train_and_save
+
+    s = _settings(args)
+    meta = train_and_save(args.out or s.gnn_model, args.scenarios, args.epochs, args.seed)
+    log.info("GNN saved: %s", meta)
     return 0

@@ -11,7 +11,7 @@ from contracts.deadletter import read_dead_letter
 from contracts.events import AnomalyEvent, AttackClassification, FlowRecord
 from contracts.features import FLOW_FEATURES
 from contracts.transports.memory import MemoryBroker
-from hub.services.classifier_service import VOTERS, ClassifierService
+from hub.services.classifier_service import EARLY, ClassifierService
 from hub.services.iforest_service import IForestService
 from hub.services.runtime import ServiceRuntime
 from models.iforest import IForestConfig, train_iforest
@@ -56,8 +56,8 @@ class _Stub:
         from sklearn.linear_model import LogisticRegression
 
         rng = np.random.default_rng(1)
-        x = rng.integers(0, 2, size=(400, 3)).astype(float)
-        y = (x.sum(axis=1) >= 2).astype(int)
+        x = rng.integers(0, 2, size=(400, 4)).astype(float)
+        y = (x.sum(axis=1) >= 1).astype(int)
         self.lr = LogisticRegression().fit(x, y)
 
     def predict(self, x_features, votes):  # type: ignore[no-untyped-def]
@@ -96,7 +96,7 @@ def test_classifier_joins_flow_and_host_votes_and_emits_why():
     # all three detectors voted on f-1: released at once; f-2 has no vote yet
     assert len(out) == 1 and isinstance(out[0], AttackClassification)
     c = out[0]
-    assert c.flow_id == "f-pi-1-1" and c.family == "scan" and list(c.detectors) == sorted(VOTERS)
+    assert c.flow_id == "f-pi-1-1" and c.family == "scan" and list(c.detectors) == sorted(EARLY)
     assert c.rule_ids == ["telnet_scan"] and len(c.anomaly_ids) == 3
     assert 0.5 <= c.confidence <= 1.0 and c.top_features[0].name == FLOW_FEATURES[0]
     # a flow with no vote is dropped when the window passes; a later vote for an early flow waits
