@@ -105,9 +105,8 @@ def _iforest(args: argparse.Namespace) -> int:
 
 
 def _classifier(args: argparse.Namespace) -> int:
-    from models.classifier import ThreatClassifier
-
     from hub.services.classifier_service import ClassifierService
+    from models.classifier import ThreatClassifier
     from models.errors import ModelError
 
     s = _settings(args)
