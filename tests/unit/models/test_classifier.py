@@ -28,7 +28,9 @@ def trained():
 def test_held_out_scores_and_probabilities(trained):
     clf, report = trained
     assert report["heldout_macro_f1"] > 0.95 and report["heldout_rows"] == 270
-    fams, conf, _why = clf.predict(np.full((1, len(FLOW_FEATURES)), 10.0), np.zeros((1, len(VOTES))))
+    fams, conf, _why = clf.predict(
+        np.full((1, len(FLOW_FEATURES)), 10.0), np.zeros((1, len(VOTES)))
+    )
     assert fams == ["benign"] and 0.5 < conf[0] <= 1.0
     p = clf.probabilities(np.full((2, len(FLOW_FEATURES)), 10.0), np.zeros((2, len(VOTES))))
     assert np.allclose(p.sum(axis=1), 1.0)
