@@ -19,7 +19,7 @@ from bridge.service import Bridge
 from contracts.codec import encode
 from contracts.events import NodeStatus
 from contracts.topics import MqttKind, mqtt_subscription, mqtt_topic
-from contracts.transports import open_publisher, open_subscriber
+from contracts.transports import open_publisher, open_subscriber, parse_url
 from edge_agent.agent import Agent
 from edge_agent.settings import AgentSettings
 from hub.bus import EventBus
@@ -51,6 +51,10 @@ class DemoConfig:
     duration: float = 600.0
     db_url: str | None = None
     transport: str = "memory://demo"
+    mqtt_url: str | None = None
+    """The agents' broker (default: ``transport``), e.g. ``mqtt://127.0.0.1:1883``."""
+    kafka_url: str | None = None
+    """The hub's event log (default: ``transport``), e.g. ``kafka://127.0.0.1:9092``."""
     offline_after: float | None = None
     """Stop the last sensor abruptly after this many seconds (its last will marks it offline)."""
     speed: float = 1.0
@@ -67,6 +71,14 @@ class Demo:
         self.dir = cfg.state_dir or Path(tempfile.mkdtemp(prefix="fednids-demo-"))
         self.dir.mkdir(parents=True, exist_ok=True)
         self.db_url = cfg.db_url or f"sqlite:///{self.dir / 'hub.db'}"
+        self.mqtt = cfg.mqtt_url or cfg.transport
+        self.kafka = cfg.kafka_url or cfg.transport
+        if self.kafka.startswith("kafka"):
+            from contracts.topics import KafkaTopic
+            from contracts.transports.kafka import ensure_topics
+
+            ensure_topics(parse_url(self.kafka), [t.value for t in KafkaTopic])
+        group = f"demo-{self.dir.name}"
         self.store = EventStore(self.db_url)
         self.store.create_schema()
         self.bus = EventBus()
@@ -75,14 +87,14 @@ class Demo:
         self.agents: list[Agent] = []
         self._agent_stops: list[threading.Event] = []
         self.ingestor = Ingestor(
-            open_subscriber(cfg.transport, INGEST_TOPICS, "ingestor"),
+            open_subscriber(self.kafka, INGEST_TOPICS, f"{group}-ingestor"),
             self.store,
-            open_publisher(cfg.transport),
+            open_publisher(self.kafka),
             self.bus,
         )
         self.bridge = Bridge(
-            open_subscriber(cfg.transport, [mqtt_subscription()], "bridge"),
-            open_publisher(cfg.transport),
+            open_subscriber(self.mqtt, [mqtt_subscription()], f"{group}-bridge"),
+            open_publisher(self.kafka),
         )
         alerting = AlertingService(update_every_s=10.0)
         self.services: list[ServiceRuntime] = []
@@ -91,8 +103,8 @@ class Demo:
             self.services.append(
                 ServiceRuntime(
                     iforest,
-                    open_subscriber(cfg.transport, list(iforest.inputs), iforest.name),
-                    open_publisher(cfg.transport),
+                    open_subscriber(self.kafka, list(iforest.inputs), f"{group}-{iforest.name}"),
+                    open_publisher(self.kafka),
                 )
             )
         if (CLASSIFIER_MODEL / "model.joblib").is_file():
@@ -100,8 +112,8 @@ class Demo:
             self.services.append(
                 ServiceRuntime(
                     clf,
-                    open_subscriber(cfg.transport, list(clf.inputs), clf.name),
-                    open_publisher(cfg.transport),
+                    open_subscriber(self.kafka, list(clf.inputs), f"{group}-{clf.name}"),
+                    open_publisher(self.kafka),
                 )
             )
         if GNN_MODEL.is_dir() and any(GNN_MODEL.iterdir()):
@@ -112,8 +124,8 @@ class Demo:
             self.services.append(
                 ServiceRuntime(
                     gnn,
-                    open_subscriber(cfg.transport, list(gnn.inputs), gnn.name),
-                    open_publisher(cfg.transport),
+                    open_subscriber(self.kafka, list(gnn.inputs), f"{group}-{gnn.name}"),
+                    open_publisher(self.kafka),
                 )
             )
         self.federation = None
@@ -127,14 +139,15 @@ class Demo:
                 self.dir / "fl",
                 {f"sensor-{i + 1}": self._flow_store(f"sensor-{i + 1}") for i in range(cfg.nodes)},
                 key,
-                cfg.transport,
+                self.mqtt,
+                self.kafka,
                 rounds=cfg.fl_rounds,
                 start_after_s=cfg.fl_after,
             )
         self.alerting = ServiceRuntime(
             alerting,
-            open_subscriber(cfg.transport, list(alerting.inputs), alerting.name),
-            open_publisher(cfg.transport),
+            open_subscriber(self.kafka, list(alerting.inputs), f"{group}-{alerting.name}"),
+            open_publisher(self.kafka),
         )
 
     def _flow_store(self, node: str) -> Path:
@@ -167,7 +180,7 @@ class Demo:
             settings = AgentSettings(
                 node_id=node,
                 source=source,
-                mqtt_url=self.cfg.transport,
+                mqtt_url=self.mqtt,
                 outbox_path=self.dir / f"{node}.outbox.db",
                 model_dir=DEFAULT_MODEL if (DEFAULT_MODEL / "model.tflite").is_file() else None,
                 heartbeat_s=5.0,
@@ -176,7 +189,8 @@ class Demo:
                 model_public_keys=[self.model_pub] if self.model_pub else [],
                 models_root=self.dir / f"{node}.models",
             )
-            agent = Agent(settings, publisher=open_publisher(self.cfg.transport))
+            in_process = self.mqtt.startswith("memory://")
+            agent = Agent(settings, publisher=open_publisher(self.mqtt) if in_process else None)
             stop = threading.Event()
             self.agents.append(agent)
             self._agent_stops.append(stop)
@@ -200,7 +214,7 @@ class Demo:
         agent, stop = self.agents[-1], self._agent_stops[-1]
         stop.set()  # the sensor "dies": its broker publishes its last will
         will = NodeStatus(node_id=agent.node_id, online=False, reason="last_will")
-        open_publisher(self.cfg.transport).publish(
+        open_publisher(self.mqtt).publish(
             mqtt_topic(agent.node_id, MqttKind.STATUS), encode(will), retain=True
         )
         log.info("demo: %s went offline (last will)", agent.node_id)

@@ -22,7 +22,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         dest="db_url",
         help="sqlite:///... or postgresql://... (default: a temp SQLite file)",
     )
-    p.add_argument("--transport", default="memory://demo")
+    p.add_argument("--transport", default="memory://demo", help="one URL for both (embedded)")
+    p.add_argument("--mqtt", dest="mqtt_url", help="real broker for the sensors: mqtt://host:port")
+    p.add_argument(
+        "--kafka", dest="kafka_url", help="real event log for the hub: kafka://host:port"
+    )
     p.add_argument(
         "--offline-after", type=float, help="take the last sensor offline after S seconds"
     )
@@ -47,6 +51,8 @@ def _run(args: argparse.Namespace) -> int:
             duration=args.duration,
             db_url=args.db_url,
             transport=args.transport,
+            mqtt_url=args.mqtt_url,
+            kafka_url=args.kafka_url,
             offline_after=args.offline_after,
             speed=args.speed,
             state_dir=args.state_dir,

@@ -38,14 +38,16 @@ class DemoFederation:
         workdir: Path,
         stores: dict[str, Path],
         signing_key: Path,
-        transport: str,
+        mqtt_url: str,
+        kafka_url: str,
         rounds: int = 3,
         start_after_s: float = 40.0,
     ) -> None:
         self.dir = workdir
         self.stores = stores
         self.signing_key = signing_key
-        self.transport = transport
+        self.mqtt_url = mqtt_url
+        self.kafka_url = kafka_url
         self.rounds = rounds
         self.start_after_s = start_after_s
         self.state = "waiting"
@@ -98,7 +100,8 @@ class DemoFederation:
             tail.join(10)
 
     def _tail(self, events_file: Path) -> None:
-        pub = open_publisher(self.transport)
+        events = open_publisher(self.kafka_url)
+        models = open_publisher(self.mqtt_url) if self.mqtt_url != self.kafka_url else events
         offset = 0
         announced: set[Path] = set()
         while True:
@@ -109,20 +112,23 @@ class DemoFederation:
             complete = chunk[: chunk.rfind(b"\n") + 1]
             offset += len(complete)
             for line in complete.splitlines():
-                pub.publish(KafkaTopic.FL_EVENTS.value, line, key=b"hub")
+                events.publish(KafkaTopic.FL_EVENTS.value, line, key=b"hub")
                 self.events += 1
             for ann in sorted((self.dir / "registry" / "versions").glob("*/announcement.json")):
                 if ann not in announced:
                     announced.add(ann)
-                    pub.publish(MQTT_MODEL_TOPIC, ann.read_bytes(), retain=True)
-                    pub.publish(KafkaTopic.MODELS.value, ann.read_bytes(), key=b"lstm-ae")
+                    models.publish(MQTT_MODEL_TOPIC, ann.read_bytes(), retain=True)
+                    events.publish(KafkaTopic.MODELS.value, ann.read_bytes(), key=b"lstm-ae")
                     self.published.append(int(ann.parent.name))
                     log.info("demo: model version %s announced to the sensors", ann.parent.name)
-            pub.flush(5)
+            events.flush(5)
+            models.flush(5)
             if done:
                 break
             self._stop.wait(1.0)
-        pub.close()
+        events.close()
+        if models is not events:
+            models.close()
 
     def stop(self) -> None:
         self._stop.set()

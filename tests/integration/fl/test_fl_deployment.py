@@ -131,6 +131,8 @@ def test_federation_with_dp_tls_auth_and_signed_distribution(
             dep.start_supernode(
                 n, f"sim:benign?seed={20 + i}&hosts=6&duration=50&net=10.{20 + i}.0"
             )
+        # a SuperNode whose key was never registered must not join
+        dep.start_supernode(f"{tag}-intruder", "sim:benign?seed=9", register=False)
         summary_path = tmp_path / "summary.json"
         run_config = {
             "num-rounds": 3,
@@ -169,7 +171,9 @@ def test_federation_with_dp_tls_auth_and_signed_distribution(
         events = _fl_events(kafka_server.url, tag, 3)
         server = {e.round: e for e in events if e.role == "server" and e.phase == "aggregate"}
         assert sorted(server) == [1, 2, 3]
-        assert server[1].participants == 3
+        assert server[1].participants == 3  # not 4: the unregistered node never joined
+        assert not any(e.node_id == f"{tag}-intruder" for e in events)
+        assert "Receiving: train message" not in dep.log(f"{tag}-intruder")
         assert server[3].participants == 2  # the killed node is gone
         # epsilon rises monotonically per node and equals a fresh accountant on its history
         for n in nodes[:2]:
