@@ -1,0 +1,73 @@
+// Hand-made SVG charts (no chart library): stacked bars per minute and a line.
+import { binByMinute, familyColor, FAMILIES, fmtTime, type MinuteCount } from "../format";
+
+export function StackedBars({ rows, height = 160 }: { rows: MinuteCount[]; height?: number }) {
+  const bins = binByMinute(rows, FAMILIES);
+  if (!bins.length) return <p className="empty">No attacks in the last hour.</p>;
+  const W = 600;
+  const max = Math.max(...bins.map((b) => b.total), 1);
+  const bw = W / Math.max(bins.length, 12);
+  const present = [...new Set(rows.map((r) => r.family))];
+  return (
+    <figure className="chart">
+      <svg viewBox={`0 0 ${W} ${height + 18}`} role="img" aria-label="attacks per minute by family">
+        {bins.map((b, i) => {
+          let y = height;
+          return (
+            <g key={b.minute} transform={`translate(${i * bw},0)`}>
+              <title>{`${fmtTime(b.minute)}: ${b.parts.map((p) => `${p.family} ${p.count}`).join(", ")}`}</title>
+              {b.parts.map((p) => {
+                const h = (p.count / max) * (height - 4);
+                y -= h;
+                return <rect key={p.family} x={1} y={y} width={Math.max(bw - 2, 1)} height={h} fill={familyColor(p.family)} />;
+              })}
+            </g>
+          );
+        })}
+        <text x={0} y={height + 14} className="axis">{fmtTime(bins[0]?.minute)}</text>
+        <text x={W} y={height + 14} textAnchor="end" className="axis">{fmtTime(bins[bins.length - 1]?.minute)}</text>
+        <text x={W} y={12} textAnchor="end" className="axis">max {max}/min</text>
+      </svg>
+      <figcaption className="legend">
+        {present.map((f) => (
+          <span key={f}>
+            <i style={{ background: familyColor(f) }} /> {f}
+          </span>
+        ))}
+      </figcaption>
+    </figure>
+  );
+}
+
+export function LineChart({ points, label, height = 140 }: { points: { x: number; y: number }[]; label: string; height?: number }) {
+  if (points.length === 0) return <p className="empty">No data yet.</p>;
+  const W = 600;
+  const xs = points.map((p) => p.x);
+  const ys = points.map((p) => p.y);
+  const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
+  const [y0, y1] = [Math.min(...ys), Math.max(...ys)];
+  const sx = (x: number) => (x1 === x0 ? W / 2 : ((x - x0) / (x1 - x0)) * (W - 20) + 10);
+  const sy = (y: number) => (y1 === y0 ? height / 2 : height - 10 - ((y - y0) / (y1 - y0)) * (height - 20));
+  const d = points.map((p, i) => `${i ? "L" : "M"}${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`).join(" ");
+  return (
+    <svg className="chart" viewBox={`0 0 ${W} ${height}`} role="img" aria-label={label}>
+      <path d={d} fill="none" stroke="#2e86ab" strokeWidth={2} />
+      {points.map((p) => (
+        <circle key={p.x} cx={sx(p.x)} cy={sy(p.y)} r={3} fill="#2e86ab">
+          <title>{`${p.x}: ${p.y.toFixed(4)}`}</title>
+        </circle>
+      ))}
+      <text x={4} y={12} className="axis">{y1.toFixed(3)}</text>
+      <text x={4} y={height - 2} className="axis">{y0.toFixed(3)}</text>
+    </svg>
+  );
+}
+
+export function Meter({ value, max, label }: { value: number; max: number; label: string }) {
+  const frac = max > 0 ? Math.min(1, Math.max(0, value / max)) : 0;
+  return (
+    <div className="meter" role="meter" aria-valuenow={value} aria-valuemax={max} aria-label={label}>
+      <div className={`meter-fill ${frac > 0.9 ? "bad" : frac > 0.7 ? "warn" : ""}`} style={{ width: `${frac * 100}%` }} />
+    </div>
+  );
+}
