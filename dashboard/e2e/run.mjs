@@ -85,6 +85,19 @@ try {
     return { first_live_event_ms: results.timings.first_live_event_ms };
   });
 
+  let fleet = null;
+  if (OFFLINE_NODE) {
+    await check(`the fleet page shows ${OFFLINE_NODE} online at first`, async () => {
+      const fctx = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+      const fpage = await fctx.newPage();
+      const ferr = [];
+      watchConsole(fpage, ferr);
+      fleet = { fctx, fpage, ferr };
+      await fpage.goto(`${URL_}/fleet#token=${encodeURIComponent(OP)}`);
+      await fpage.waitForSelector(`[data-testid="node-${OFFLINE_NODE}"][data-online="true"]`, { timeout: 15000 });
+    });
+  }
+
   for (const [name, path] of PAGES) {
     await check(`page ${name} renders without console errors`, async () => {
       const n = errors.length;
@@ -147,13 +160,9 @@ try {
     await rctx.close();
   });
 
-  if (OFFLINE_NODE) {
+  if (fleet) {
     await check(`the fleet page shows ${OFFLINE_NODE} going offline`, async () => {
-      const fctx = await browser.newContext({ viewport: { width: 1366, height: 900 } });
-      const fpage = await fctx.newPage();
-      const ferr = [];
-      watchConsole(fpage, ferr);
-      await fpage.goto(`${URL_}/fleet#token=${encodeURIComponent(OP)}`);
+      const { fctx, fpage, ferr } = fleet;
       await fpage.waitForSelector(`[data-testid="node-${OFFLINE_NODE}"][data-online="false"]`, { timeout: 90000 });
       const file = join(SHOTS, "fleet-offline.png");
       await fpage.screenshot({ path: file, fullPage: true });

@@ -5,16 +5,19 @@ export function StackedBars({ rows, height = 160 }: { rows: MinuteCount[]; heigh
   const bins = binByMinute(rows, FAMILIES);
   if (!bins.length) return <p className="empty">No attacks in the last hour.</p>;
   const W = 600;
+  const SLOTS = 60; // one bar per minute of the last hour, ending at the newest minute
   const max = Math.max(...bins.map((b) => b.total), 1);
-  const bw = W / Math.max(bins.length, 12);
+  const bw = W / SLOTS;
+  const last = Date.parse(bins[bins.length - 1]?.minute ?? "");
+  const slot = (m: string) => SLOTS - 1 - Math.round((last - Date.parse(m)) / 60000);
   const present = [...new Set(rows.map((r) => r.family))];
   return (
     <figure className="chart">
       <svg viewBox={`0 0 ${W} ${height + 18}`} role="img" aria-label="attacks per minute by family">
-        {bins.map((b, i) => {
+        {bins.filter((b) => slot(b.minute) >= 0).map((b) => {
           let y = height;
           return (
-            <g key={b.minute} transform={`translate(${i * bw},0)`}>
+            <g key={b.minute} transform={`translate(${slot(b.minute) * bw},0)`}>
               <title>{`${fmtTime(b.minute)}: ${b.parts.map((p) => `${p.family} ${p.count}`).join(", ")}`}</title>
               {b.parts.map((p) => {
                 const h = (p.count / max) * (height - 4);
@@ -24,7 +27,7 @@ export function StackedBars({ rows, height = 160 }: { rows: MinuteCount[]; heigh
             </g>
           );
         })}
-        <text x={0} y={height + 14} className="axis">{fmtTime(bins[0]?.minute)}</text>
+        <text x={0} y={height + 14} className="axis">{fmtTime(new Date(last - (SLOTS - 1) * 60000).toISOString())}</text>
         <text x={W} y={height + 14} textAnchor="end" className="axis">{fmtTime(bins[bins.length - 1]?.minute)}</text>
         <text x={W} y={12} textAnchor="end" className="axis">max {max}/min</text>
       </svg>

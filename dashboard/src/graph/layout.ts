@@ -25,7 +25,7 @@ export function layout(
     for (const p of pos.values()) Object.assign(p, { x: width / 2, y: height / 2 });
     return pos;
   }
-  const k = Math.sqrt((width * height) / n) * 0.8;
+  const k = Math.sqrt((width * height) / n) * 0.5;
   const links = edges.filter((e) => e.source !== e.target && pos.has(e.source) && pos.has(e.target));
   const nodes = [...pos.values()];
   let temp = width / 8;
@@ -68,16 +68,28 @@ export function layout(
     }
     for (const p of nodes) {
       const d = disp.get(p.id)!;
-      // gravity keeps unlinked nodes on screen
-      d.dx += (width / 2 - p.x) * 0.02;
-      d.dy += (height / 2 - p.y) * 0.02;
+      // gravity keeps unlinked nodes and components together
+      d.dx += (width / 2 - p.x) * 0.08 * (k / 10);
+      d.dy += (height / 2 - p.y) * 0.08 * (k / 10);
       const len = Math.max(Math.hypot(d.dx, d.dy), 0.01);
-      p.x = Math.min(width - 12, Math.max(12, p.x + (d.dx / len) * Math.min(len, temp)));
-      p.y = Math.min(height - 12, Math.max(12, p.y + (d.dy / len) * Math.min(len, temp)));
+      p.x += (d.dx / len) * Math.min(len, temp);
+      p.y += (d.dy / len) * Math.min(len, temp);
     }
     temp = Math.max(0.5, temp * 0.97);
   }
+  fit(nodes, width, height);
   return pos;
+}
+
+/** Scale the drawing into the box, leaving room for labels. */
+function fit(nodes: Placed[], width: number, height: number, mx = 60, my = 24): void {
+  const xs = nodes.map((p) => p.x);
+  const ys = nodes.map((p) => p.y);
+  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  for (const p of nodes) {
+    p.x = x1 > x0 ? mx + ((p.x - x0) / (x1 - x0)) * (width - 2 * mx) : width / 2;
+    p.y = y1 > y0 ? my + ((p.y - y0) / (y1 - y0)) * (height - 2 * my) : height / 2;
+  }
 }
 
 /** Keep the graph readable: sensors, every attacked / compromised / predicted host, then the
