@@ -15,6 +15,7 @@ const URL_ = env("DASH_URL").replace(/\/$/, "");
 const OP = env("OPERATOR_TOKEN");
 const READ = env("READ_TOKEN");
 const OFFLINE_NODE = env("OFFLINE_NODE", "");
+const FL_ROUNDS = Number(env("FL_ROUNDS", "0")); // FL events the test put in the demo's store
 const SHOTS = env("SCREENSHOT_DIR", "reports/screenshots");
 const PAGES = [
   ["overview", "/"],
@@ -119,6 +120,20 @@ try {
     await page.goto(`${URL_}/fleet`);
     await page.waitForSelector('[data-testid="fleet-table"]', { timeout: 10000 });
   });
+
+  if (FL_ROUNDS > 0) {
+    await check("the FL page shows rounds, the loss curve and each node's budget", async () => {
+      await page.click('nav a[href="/fl"]');
+      await page.waitForSelector('[data-testid="fl-rounds"]', { timeout: 20000 });
+      const rows = await page.locator('[data-testid="fl-rounds"] tbody tr').count();
+      expect(rows === FL_ROUNDS, `${rows} round rows, expected ${FL_ROUNDS}`);
+      expect((await page.locator('[data-testid="fl-budget"]').count()) > 0, "no privacy budget rows");
+      expect((await page.locator('svg[aria-label="federated loss per round"] circle').count()) === FL_ROUNDS, "loss curve points");
+      const file = join(SHOTS, "fl-rounds.png");
+      await page.screenshot({ path: file, fullPage: true });
+      results.screenshots.push(file);
+    });
+  }
 
   let target = null;
   await check("an operator token acknowledges an alert", async () => {

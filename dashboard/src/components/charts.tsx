@@ -42,15 +42,15 @@ export function StackedBars({ rows, height = 160 }: { rows: MinuteCount[]; heigh
   );
 }
 
-export function LineChart({ points, label, height = 140 }: { points: { x: number; y: number }[]; label: string; height?: number }) {
+export function LineChart({ points, label, height = 180 }: { points: { x: number; y: number }[]; label: string; height?: number }) {
   if (points.length === 0) return <p className="empty">No data yet.</p>;
   const W = 600;
   const xs = points.map((p) => p.x);
   const ys = points.map((p) => p.y);
   const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
   const [y0, y1] = [Math.min(...ys), Math.max(...ys)];
-  const sx = (x: number) => (x1 === x0 ? W / 2 : ((x - x0) / (x1 - x0)) * (W - 20) + 10);
-  const sy = (y: number) => (y1 === y0 ? height / 2 : height - 10 - ((y - y0) / (y1 - y0)) * (height - 20));
+  const sx = (x: number) => (x1 === x0 ? W / 2 : ((x - x0) / (x1 - x0)) * (W - 70) + 50);
+  const sy = (y: number) => (y1 === y0 ? height / 2 : height - 24 - ((y - y0) / (y1 - y0)) * (height - 36));
   const d = points.map((p, i) => `${i ? "L" : "M"}${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`).join(" ");
   return (
     <svg className="chart" viewBox={`0 0 ${W} ${height}`} role="img" aria-label={label}>
@@ -60,8 +60,10 @@ export function LineChart({ points, label, height = 140 }: { points: { x: number
           <title>{`${p.x}: ${p.y.toFixed(4)}`}</title>
         </circle>
       ))}
-      <text x={4} y={12} className="axis">{y1.toFixed(3)}</text>
-      <text x={4} y={height - 2} className="axis">{y0.toFixed(3)}</text>
+      <text x={4} y={sy(y1) + 4} className="axis">{y1.toFixed(3)}</text>
+      <text x={4} y={sy(y0) + 4} className="axis">{y0.toFixed(3)}</text>
+      <text x={sx(x0)} y={height - 4} textAnchor="middle" className="axis">round {x0}</text>
+      {x1 !== x0 ? <text x={sx(x1)} y={height - 4} textAnchor="middle" className="axis">round {x1}</text> : null}
     </svg>
   );
 }

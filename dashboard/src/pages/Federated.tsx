@@ -27,18 +27,19 @@ export function FederatedPage() {
   return (
     <div className="grid">
       <ErrorBox error={s.error} />
-      <Card title="Loss per round">
+      <Card title="Loss per round" wide>
         <LineChart points={loss} label="federated loss per round" />
       </Card>
       <Card title="Privacy budget per node (ε spent / budget)">
         {s.data?.nodes.length ? (
           <ul className="plain">
             {s.data.nodes.map((n) => (
-              <li key={n.node_id} className="budget">
+              <li key={n.node_id} className="budget" data-testid="fl-budget">
                 <span className="mono">{n.node_id}</span>
                 <Meter value={n.epsilon ?? 0} max={n.budget_epsilon ?? 0} label={`epsilon of ${n.node_id}`} />
                 <span className="small">
                   ε {fmtNumber(n.epsilon, 2)} / {fmtNumber(n.budget_epsilon, 2)} (δ {n.delta ?? "—"})
+                  {n.model_version ? ` · trains ${n.model_version}` : ""}
                 </span>
               </li>
             ))}
@@ -47,7 +48,7 @@ export function FederatedPage() {
           <Empty>No client has reported its privacy spend yet.</Empty>
         )}
       </Card>
-      <Card title="Rounds" wide>
+      <Card title="Rounds" wide testId="fl-rounds">
         <table>
           <thead>
             <tr>

@@ -27,6 +27,32 @@ DASH = REPO / "dashboard"
 SHOTS = REPO / "reports" / "screenshots"
 CHROMIUM = os.environ.get("FEDNIDS_CHROMIUM", "/usr/bin/chromium")
 OFFLINE_AFTER_S = 20
+FL_ROUNDS = 4
+
+
+def seed_fl_events(db_url: str, nodes: list[str]) -> None:
+    """The demo runs no federated rounds yet: write the FL events a ServerApp would publish
+    (hub/fl/events.py) into the demo's own store, so the FL page has rounds to show."""
+    from contracts.events import FLEvent
+    from hub.storage import EventStore
+
+    evs: list[FLEvent] = []
+    for rnd in range(1, FL_ROUNDS + 1):
+        for i, node in enumerate(nodes):
+            evs.append(
+                FLEvent(node_id=node, role="client", round=rnd, phase="fit", samples=500 + i,
+                        epsilon=0.4 * rnd + 0.1 * i, delta=1e-5, budget_epsilon=3.0,
+                        budget_left=3.0 - 0.4 * rnd - 0.1 * i, model_version=f"lstm-ae-{rnd}")
+            )  # fmt: skip
+        evs.append(
+            FLEvent(node_id="hub", role="server", round=rnd, phase="aggregate", loss=0.5 / rnd,
+                    participants=len(nodes), samples=500 * len(nodes), duration_s=2.0 + rnd)
+        )  # fmt: skip
+    store = EventStore(db_url)
+    try:
+        store.insert_events(evs)
+    finally:
+        store.engine.dispose()
 
 
 @dataclass
@@ -85,6 +111,7 @@ def demo(built_dashboard: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
                     tokens[parts[0]] = parts[2]
             time.sleep(0.1)
         assert len(tokens) == 2, f"no tokens printed:\n{(state / 'demo.log').read_text()}"
+        seed_fl_events(f"sqlite:///{state / 'hub.db'}", ["sensor-1", "sensor-2", "sensor-3"])
         url = f"http://127.0.0.1:{port}"
         with urllib.request.urlopen(f"{url}/", timeout=10) as r:
             page = r.read().decode()
@@ -108,7 +135,8 @@ def test_dashboard_in_chromium(demo: RunningDemo) -> None:
         DASH_URL=demo.url,
         OPERATOR_TOKEN=demo.operator,
         READ_TOKEN=demo.read,
-        OFFLINE_NODE="sensor-3",  # the demo takes its last sensor offline
+        OFFLINE_NODE="sensor-3",
+        FL_ROUNDS=str(FL_ROUNDS),  # the demo takes its last sensor offline
         SCREENSHOT_DIR=str(SHOTS),
         CHROMIUM=CHROMIUM,
     )
