@@ -124,7 +124,7 @@ try {
   if (FL_ROUNDS > 0) {
     await check("the FL page shows rounds, the loss curve and each node's budget", async () => {
       await page.click('nav a[href="/fl"]');
-      await page.waitForSelector('[data-testid="fl-rounds"]', { timeout: 20000 });
+      await page.waitForSelector('[data-testid="fl-rounds"] tbody tr', { timeout: 20000 });
       const rows = await page.locator('[data-testid="fl-rounds"] tbody tr').count();
       expect(rows === FL_ROUNDS, `${rows} round rows, expected ${FL_ROUNDS}`);
       expect((await page.locator('[data-testid="fl-budget"]').count()) > 0, "no privacy budget rows");
@@ -182,6 +182,14 @@ try {
       const file = join(SHOTS, "fleet-offline.png");
       await fpage.screenshot({ path: file, fullPage: true });
       results.screenshots.push(file);
+      // later in the scenario (attacks under way): the overview and the graph again
+      for (const [name, path] of [["overview-late", "/"], ["graph-late", "/graph"]]) {
+        await fpage.click(`nav a[href="${path}"]`);
+        await fpage.waitForTimeout(2500);
+        const late = join(SHOTS, `${name}.png`);
+        await fpage.screenshot({ path: late, fullPage: true });
+        results.screenshots.push(late);
+      }
       expect(ferr.length === 0, ferr.join(" | "));
       await fctx.close();
     });

@@ -9,7 +9,15 @@ export function FederatedPage() {
   const models = useModels();
   const nodes = useNodes();
   const rounds = s.data?.rounds ?? [];
-  if (s.data && rounds.length === 0 && s.data.nodes.length === 0) {
+  if (!s.data) {
+    return (
+      <div className="grid">
+        <ErrorBox error={s.error} />
+        <Empty>{s.isLoading ? "Loading…" : "No data."}</Empty>
+      </div>
+    );
+  }
+  if (rounds.length === 0 && s.data.nodes.length === 0) {
     return (
       <div className="grid">
         <Card title="Federated learning" wide testId="fl-empty">
@@ -31,7 +39,7 @@ export function FederatedPage() {
         <LineChart points={loss} label="federated loss per round" />
       </Card>
       <Card title="Privacy budget per node (ε spent / budget)">
-        {s.data?.nodes.length ? (
+        {s.data.nodes.length ? (
           <ul className="plain">
             {s.data.nodes.map((n) => (
               <li key={n.node_id} className="budget" data-testid="fl-budget">

@@ -56,7 +56,7 @@ export function FleetPage() {
             </table>
           </div>
         ) : (
-          <Empty>No sensor has reported yet.</Empty>
+          <Empty>{nodes.isLoading ? "Loading…" : "No sensor has reported yet."}</Empty>
         )}
       </Card>
       <Card title="Model versions" wide>

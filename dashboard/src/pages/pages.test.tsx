@@ -87,3 +87,23 @@ describe("Fleet page", () => {
     expect(html).toContain("evicted_flows: 3");
   });
 });
+
+describe("Attack graph page", () => {
+  it("draws attacked edges in the family colour and rings predicted targets with their probability", async () => {
+    const { GraphPage } = await import("./AttackGraph");
+    const host = (id: string, extra: object = {}) => ({ id, type: "host", attacked: false, compromised: false, predicted_probability: null, ...extra });
+    const graph = {
+      nodes: [host("10.0.0.1", { compromised: true }), host("10.0.0.2", { attacked: true }), host("10.0.0.3", { predicted_probability: 0.83 }), { ...host("sensor-1"), type: "sensor" }],
+      edges: [
+        { source: "10.0.0.1", target: "10.0.0.2", flows: 9, attack_family: "botnet" },
+        { source: "10.0.0.2", target: "10.0.0.3", flows: 1, attack_family: null },
+      ],
+      predictions: [{ target_host: "10.0.0.3", probability: 0.83, severity: "high", path: ["10.0.0.1", "10.0.0.2", "10.0.0.3"] }],
+    };
+    const html = renderWith(<GraphPage />, [["graph", "/graph", { minutes: 30 }, graph]]);
+    expect(html).toContain('stroke="#2e86ab"'); // botnet edge colour
+    expect(html).toContain("10.0.0.3 (83%)");
+    expect(html).toContain('stroke="#f3a712"'); // the prediction ring
+    expect(html).toContain("10.0.0.1 → 10.0.0.2 → 10.0.0.3");
+  });
+});
