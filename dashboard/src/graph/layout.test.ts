@@ -26,7 +26,7 @@ describe("layout", () => {
 });
 
 describe("selectSubgraph", () => {
-  it("keeps sensors, predicted and attacked hosts first, and edges between kept nodes", () => {
+  it("keeps sensors, predicted hosts and hosts with edges first, and edges between kept nodes", () => {
     const host = (id: string, extra: Partial<Graph["nodes"][number]> = {}) => ({
       id,
       type: "host" as const,
@@ -38,6 +38,7 @@ describe("selectSubgraph", () => {
     const g: Graph = {
       nodes: [
         host("quiet"),
+        host("lonely", { attacked: true }),
         host("busy"),
         host("hit", { attacked: true }),
         host("next", { predicted_probability: 0.7 }),
@@ -51,6 +52,8 @@ describe("selectSubgraph", () => {
     };
     const sub = selectSubgraph(g, 4);
     expect(sub.nodes.map((n) => n.id)).toEqual(["sensor-1", "next", "hit", "busy"]);
+    // an attacked host with no edge comes after every host with edges
+    expect(selectSubgraph(g, 6).nodes.map((n) => n.id).slice(4)).toEqual(["quiet", "lonely"]);
     expect(sub.edges).toEqual([g.edges[1]]);
   });
 });

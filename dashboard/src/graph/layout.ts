@@ -92,8 +92,9 @@ function fit(nodes: Placed[], width: number, height: number, mx = 60, my = 24): 
   }
 }
 
-/** Keep the graph readable: sensors, every attacked / compromised / predicted host, then the
- * busiest others, up to `max` nodes; edges between kept nodes only. */
+/** Keep the graph readable: sensors, predicted and compromised hosts, then hosts that have
+ * edges to draw (attacked ones first, then the busiest), then isolated attacked hosts, up to
+ * `max` nodes; edges between kept nodes only. */
 export function selectSubgraph(g: Graph, max = 90): { nodes: GraphNode[]; edges: GraphEdge[] } {
   const weight = new Map<string, number>();
   for (const e of g.edges) {
@@ -104,8 +105,9 @@ export function selectSubgraph(g: Graph, max = 90): { nodes: GraphNode[]; edges:
     (n.type === "sensor" ? 1e9 : 0) +
     (n.predicted_probability != null ? 1e8 : 0) +
     (n.compromised ? 1e7 : 0) +
-    (n.attacked ? 1e6 : 0) +
-    (weight.get(n.id) ?? 0);
+    ((weight.get(n.id) ?? 0) > 0 ? 1e5 : 0) +
+    (n.attacked ? 1e4 : 0) +
+    Math.min(weight.get(n.id) ?? 0, 9999);
   const kept = [...g.nodes].sort((a, b) => score(b) - score(a) || a.id.localeCompare(b.id)).slice(0, max);
   const ids = new Set(kept.map((n) => n.id));
   return { nodes: kept, edges: g.edges.filter((e) => ids.has(e.source) && ids.has(e.target)) };
