@@ -14,7 +14,11 @@ import type {
   Overview,
   Page,
   Prediction,
+  QueryOf,
 } from "./types";
+
+// Query parameters are typed by the GENERATED OpenAPI paths: a misspelt or removed parameter
+// is a type error after `npm run types:gen`.
 
 function useGet<T>(key: string, path: string, params: Params = {}, refetchMs = 15000) {
   const { token } = useAuth();
@@ -30,14 +34,20 @@ function useGet<T>(key: string, path: string, params: Params = {}, refetchMs = 1
 export const useOverview = () => useGet<Overview>("overview", "/overview");
 export const useNodes = () => useGet<{ items: NodeItem[] }>("nodes", "/nodes", {}, 5000);
 export const useModels = () => useGet<{ items: ModelItem[] }>("models", "/models");
-export const useGraph = (minutes: number) => useGet<Graph>("graph", "/graph", { minutes }, 20000);
+export const useGraph = (minutes: number) => {
+  const p: QueryOf<"/api/graph"> = { minutes };
+  return useGet<Graph>("graph", "/graph", p, 20000);
+};
 export const useFlSummary = () => useGet<FLSummary>("fl", "/fl/summary");
-export const useFlEvents = () => useGet<Page<FLEvent>>("fl", "/fl/events", { limit: 20 });
-export const useAnomalies = (p: Params) => useGet<Page<AnomalyEvent>>("anomalies", "/anomalies", p);
-export const useClassifications = (p: Params) =>
+export const useFlEvents = (p: QueryOf<"/api/fl/events"> = { limit: 20 }) =>
+  useGet<Page<FLEvent>>("fl", "/fl/events", p);
+export const useAnomalies = (p: QueryOf<"/api/anomalies">) =>
+  useGet<Page<AnomalyEvent>>("anomalies", "/anomalies", p);
+export const useClassifications = (p: QueryOf<"/api/classifications">) =>
   useGet<Page<Classification>>("classifications", "/classifications", p);
-export const usePredictions = (p: Params) => useGet<Page<Prediction>>("predictions", "/predictions", p);
-export const useAlerts = (p: Params) => useGet<Page<AlertItem>>("alerts", "/alerts", p);
+export const usePredictions = (p: QueryOf<"/api/predictions">) =>
+  useGet<Page<Prediction>>("predictions", "/predictions", p);
+export const useAlerts = (p: QueryOf<"/api/alerts">) => useGet<Page<AlertItem>>("alerts", "/alerts", p);
 
 export function useAlertAction() {
   const { token } = useAuth();

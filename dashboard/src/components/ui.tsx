@@ -28,7 +28,14 @@ export function Empty({ children }: { children: ReactNode }) {
 
 export function ErrorBox({ error }: { error: unknown }) {
   if (!error) return null;
-  return <p className="error" role="alert">{error instanceof Error ? error.message : String(error)}</p>;
+  const msg = error instanceof Error ? error.message : String(error);
+  const hint = /^401/.test(msg) ? " — sign out and enter a valid token" : "";
+  return (
+    <p className="error" role="alert">
+      {msg}
+      {hint}
+    </p>
+  );
 }
 
 export function Pager({ canBack, next, onBack, onNext }: { canBack: boolean; next: string | null | undefined; onBack: () => void; onNext: () => void }) {
