@@ -1,33 +1,27 @@
 """The dashboard in a real browser (playwright-core driving Debian's Chromium) against a
 running ``fednids demo``: every page renders without console errors, live events arrive,
-an operator token acknowledges / resolves an alert and a read token cannot, and the fleet
-page shows a sensor going offline. Screenshots land in reports/screenshots/."""
+an operator token acknowledges / resolves an alert and a read token cannot, the fleet page
+shows a sensor going offline, and the live feed reconnects by itself after a hub restart.
+Screenshots land in reports/screenshots/, results in reports/dashboard-e2e.json."""
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import signal
-import socket
+import queue
 import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
+import threading
 from pathlib import Path
 
 import pytest
+from dashboard_demo import CHROMIUM, DASH, REPO, DemoPool
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[3]
-DASH = REPO / "dashboard"
 SHOTS = REPO / "reports" / "screenshots"
-CHROMIUM = os.environ.get("FEDNIDS_CHROMIUM", "/usr/bin/chromium")
 OFFLINE_AFTER_S = 20
 FL_ROUNDS = 4
+SCENARIO = ["--duration", "120", "--speed", "3"]
 
 
 def seed_fl_events(db_url: str, nodes: list[str]) -> None:
@@ -55,88 +49,17 @@ def seed_fl_events(db_url: str, nodes: list[str]) -> None:
         store.engine.dispose()
 
 
-@dataclass
-class RunningDemo:
-    url: str
-    operator: str
-    read: str
-    ready_s: float
-    dashboard_s: float
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def built_dashboard() -> Path:
-    assert shutil.which("node"), "node is needed (scripts/system-deps.sh installs it)"
-    env = dict(os.environ, PYTHON=sys.executable)
-    proc = subprocess.run(
-        ["bash", str(REPO / "scripts" / "build-dashboard.sh")],
-        env=env,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, f"build failed:\n{proc.stdout}\n{proc.stderr}"
-    assert (DASH / "dist" / "index.html").is_file()
-    return DASH / "dist"
-
-
-@pytest.fixture(scope="module")
-def demo(built_dashboard: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDemo]:
-    port = _free_port()
-    state = tmp_path_factory.mktemp("demo")
-    log = (state / "demo.log").open("w+")
-    t0 = time.monotonic()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "fednids", "demo", "--port", str(port), "--duration", "120",
-         "--speed", "3", "--offline-after", str(OFFLINE_AFTER_S), "--state-dir", str(state)],
-        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    try:
-        tokens: dict[str, str] = {}
-        ready_s = 0.0
-        while time.monotonic() - t0 < 90 and len(tokens) < 2:
-            assert proc.poll() is None, f"the demo exited:\n{(state / 'demo.log').read_text()}"
-            for line in (state / "demo.log").read_text().splitlines():
-                parts = line.split()
-                if line.startswith("fednids demo ready") and not ready_s:
-                    ready_s = time.monotonic() - t0
-                if len(parts) == 3 and parts[1] == "token":
-                    tokens[parts[0]] = parts[2]
-            time.sleep(0.1)
-        assert len(tokens) == 2, f"no tokens printed:\n{(state / 'demo.log').read_text()}"
-        seed_fl_events(f"sqlite:///{state / 'hub.db'}", ["sensor-1", "sensor-2", "sensor-3"])
-        url = f"http://127.0.0.1:{port}"
-        with urllib.request.urlopen(f"{url}/", timeout=10) as r:
-            page = r.read().decode()
-        assert '<div id="root">' in page, "the demo does not serve the built dashboard"
-        yield RunningDemo(url, tokens["operator"], tokens["read"], ready_s, time.monotonic() - t0)
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-
-
-def test_dashboard_in_chromium(demo: RunningDemo) -> None:
+def test_dashboard_in_chromium(demos: DemoPool) -> None:
     # prepare
-    assert Path(CHROMIUM).is_file(), f"{CHROMIUM} is missing (scripts/system-deps.sh installs it)"
+    demo = demos.new("main", *SCENARIO, "--offline-after", str(OFFLINE_AFTER_S)).start()
+    seed_fl_events(f"sqlite:///{demo.state / 'hub.db'}", ["sensor-1", "sensor-2", "sensor-3"])
     env = dict(
         os.environ,
         DASH_URL=demo.url,
-        OPERATOR_TOKEN=demo.operator,
-        READ_TOKEN=demo.read,
-        OFFLINE_NODE="sensor-3",
-        FL_ROUNDS=str(FL_ROUNDS),  # the demo takes its last sensor offline
+        OPERATOR_TOKEN=demo.tokens["operator"],
+        READ_TOKEN=demo.tokens["read"],
+        OFFLINE_NODE="sensor-3",  # the demo takes its last sensor offline
+        FL_ROUNDS=str(FL_ROUNDS),
         SCREENSHOT_DIR=str(SHOTS),
         CHROMIUM=CHROMIUM,
     )
@@ -149,7 +72,7 @@ def test_dashboard_in_chromium(demo: RunningDemo) -> None:
     out = proc.stdout.strip().splitlines()
     result = json.loads(out[-1]) if out and out[-1].startswith("{") else {}
     result["demo_ready_s"] = round(demo.ready_s, 2)
-    result["demo_dashboard_served_s"] = round(demo.dashboard_s, 2)
+    result["demo_dashboard_served_s"] = round(demo.served_s, 2)
     (REPO / "reports").mkdir(exist_ok=True)
     (REPO / "reports" / "dashboard-e2e.json").write_text(json.dumps(result, indent=2) + "\n")
     assert proc.returncode == 0, (
@@ -157,5 +80,57 @@ def test_dashboard_in_chromium(demo: RunningDemo) -> None:
         + "\n".join(result.get("failures", []))
         + f"\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
     )
-    assert len(result["screenshots"]) >= 8
-    assert all(Path(REPO, p).is_file() or Path(p).is_file() for p in result["screenshots"])
+    assert len(result["screenshots"]) >= 10
+    assert all(Path(p).is_file() for p in result["screenshots"])
+
+
+def _lines(proc: subprocess.Popen[str]) -> queue.Queue[str]:
+    q: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            q.put(line.rstrip("\n"))
+
+    threading.Thread(target=pump, daemon=True).start()
+    return q
+
+
+def _expect(q: queue.Queue[str], prefix: str, timeout: float, err: str) -> str:
+    try:
+        line = q.get(timeout=timeout)
+    except queue.Empty:
+        raise AssertionError(f"no {prefix!r} from the browser within {timeout}s\n{err}") from None
+    assert line.startswith(prefix), f"expected {prefix!r}, got {line!r}\n{err}"
+    return line
+
+
+def test_live_feed_reconnects_after_a_hub_restart(demos: DemoPool) -> None:
+    # prepare: a demo, and a browser whose live feed is flowing
+    first = demos.new("restart", "--duration", "120").start()
+    env = dict(os.environ, DASH_URL=first.url, OPERATOR_TOKEN=first.tokens["operator"])
+    browser = subprocess.Popen(
+        ["node", str(DASH / "e2e" / "reconnect.mjs")],
+        cwd=REPO, env=dict(env, CHROMIUM=CHROMIUM), stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        lines = _lines(browser)
+        _expect(lines, "LIVE", 40, first.log())
+        # execute: stop the hub; the page notices; start it again on the same port and state
+        first.stop()
+        _expect(lines, "DOWN", 30, "")
+        second = demos.new("restart", "--duration", "120", port=first.port).start()
+        assert browser.stdin is not None
+        browser.stdin.write("UP\n")
+        browser.stdin.flush()
+        # assert: the page reconnected by itself and events flow again
+        result = json.loads(_expect(lines, "{", 90, second.log()))
+        (REPO / "reports").mkdir(exist_ok=True)
+        (REPO / "reports" / "dashboard-reconnect.json").write_text(json.dumps(result) + "\n")
+        assert result["ok"], f"{result}\n{browser.stderr.read() if browser.stderr else ''}"
+        assert browser.wait(timeout=30) == 0
+    finally:
+        if browser.poll() is None:
+            browser.kill()
+            browser.wait()
