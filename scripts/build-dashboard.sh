@@ -10,6 +10,8 @@ if [[ -z "$PY" ]]; then
   if [[ -x ../.venv/bin/python ]]; then PY=../.venv/bin/python; else PY=python3; fi
 fi
 command -v node >/dev/null || { echo "build-dashboard: node is missing (scripts/system-deps.sh installs it)" >&2; exit 1; }
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+(( node_major >= 18 )) || { echo "build-dashboard: node >= 18 needed, found $(node --version)" >&2; exit 1; }
 
 hash_of() { find "$@" -type f -not -path "*/__pycache__/*" -print0 2>/dev/null | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1; }
 
