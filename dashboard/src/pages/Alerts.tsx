@@ -45,7 +45,6 @@ export function AlertsPage() {
           <p className="error" role="alert" data-testid="alert-error">
             Could not {action.variables?.action ?? "update"} the alert:{" "}
             {action.error instanceof Error ? action.error.message : String(action.error)}
-            {/^403/.test(action.error instanceof Error ? action.error.message : "") ? " — an operator token is needed" : ""}
           </p>
         ) : null}
         {items.length ? (
