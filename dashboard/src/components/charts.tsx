@@ -4,7 +4,7 @@ import { binByMinute, familyColor, FAMILIES, fmtTime, type MinuteCount } from ".
 export function StackedBars({ rows, height = 160 }: { rows: MinuteCount[]; height?: number }) {
   const bins = binByMinute(rows, FAMILIES);
   if (!bins.length) return <p className="empty">No attacks in the last hour.</p>;
-  const W = 600;
+  const W = 1000;
   const SLOTS = 60; // one bar per minute of the last hour, ending at the newest minute
   const max = Math.max(...bins.map((b) => b.total), 1);
   const bw = W / SLOTS;
@@ -29,7 +29,7 @@ export function StackedBars({ rows, height = 160 }: { rows: MinuteCount[]; heigh
         })}
         <text x={0} y={height + 14} className="axis">{fmtTime(new Date(last - (SLOTS - 1) * 60000).toISOString())}</text>
         <text x={W} y={height + 14} textAnchor="end" className="axis">{fmtTime(bins[bins.length - 1]?.minute)}</text>
-        <text x={W} y={12} textAnchor="end" className="axis">max {max}/min</text>
+        <text x={0} y={12} className="axis">max {max}/min</text>
       </svg>
       <figcaption className="legend">
         {present.map((f) => (
@@ -44,7 +44,7 @@ export function StackedBars({ rows, height = 160 }: { rows: MinuteCount[]; heigh
 
 export function LineChart({ points, label, height = 180 }: { points: { x: number; y: number }[]; label: string; height?: number }) {
   if (points.length === 0) return <p className="empty">No data yet.</p>;
-  const W = 600;
+  const W = 1000;
   const xs = points.map((p) => p.x);
   const ys = points.map((p) => p.y);
   const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
