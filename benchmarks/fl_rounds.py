@@ -167,7 +167,7 @@ def central(args: argparse.Namespace, work: Path, node_data: list[Path], lo, hi)
         features=len(lo),
         hidden=args.hidden,
         epochs=args.rounds * args.local_epochs,
-        batch_size=32,
+        batch_size=64,
         lr=5e-3,
     )
     model = build_model(cfg)
@@ -215,7 +215,7 @@ def main() -> int:
     ap.add_argument("--labels", type=Path, required=True)
     ap.add_argument("--train-packets", type=int, default=22472)
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--local-epochs", type=int, default=2)
+    ap.add_argument("--local-epochs", type=int, default=3)
     ap.add_argument("--hidden", type=int, default=16)
     ap.add_argument("--window", type=int, default=10)
     ap.add_argument("--epsilons", default="1,3,8,inf")
