@@ -21,12 +21,14 @@ pytestmark = pytest.mark.integration
 SHOTS = REPO / "reports" / "screenshots"
 OFFLINE_AFTER_S = 20
 FL_ROUNDS = 4
-SCENARIO = ["--duration", "120", "--speed", "3"]
+# no Flower federation here (minutes of CPU): the FL page gets FL events seeded into the store
+SCENARIO = ["--duration", "120", "--speed", "3", "--fl-rounds", "0"]
 
 
 def seed_fl_events(db_url: str, nodes: list[str]) -> None:
-    """The demo runs no federated rounds yet: write the FL events a ServerApp would publish
-    (hub/fl/events.py) into the demo's own store, so the FL page has rounds to show."""
+    """The demo's own federation takes minutes of CPU (--fl-rounds 0 here): write the FL
+    events its ServerApp publishes (hub/fl/events.py) into the demo's store instead, so the FL
+    page has rounds to show."""
     from contracts.events import FLEvent
     from hub.storage import EventStore
 
@@ -107,7 +109,7 @@ def _expect(q: queue.Queue[str], prefix: str, timeout: float, err: str) -> str:
 
 def test_live_feed_reconnects_after_a_hub_restart(demos: DemoPool) -> None:
     # prepare: a demo, and a browser whose live feed is flowing
-    first = demos.new("restart", "--duration", "120").start()
+    first = demos.new("restart", "--duration", "120", "--fl-rounds", "0").start()
     env = dict(os.environ, DASH_URL=first.url, OPERATOR_TOKEN=first.tokens["operator"])
     browser = subprocess.Popen(
         ["node", str(DASH / "e2e" / "reconnect.mjs")],
@@ -120,7 +122,9 @@ def test_live_feed_reconnects_after_a_hub_restart(demos: DemoPool) -> None:
         # execute: stop the hub; the page notices; start it again on the same port and state
         first.stop()
         _expect(lines, "DOWN", 30, "")
-        second = demos.new("restart", "--duration", "120", port=first.port).start()
+        second = demos.new(
+            "restart", "--duration", "120", "--fl-rounds", "0", port=first.port
+        ).start()
         assert browser.stdin is not None
         browser.stdin.write("UP\n")
         browser.stdin.flush()
