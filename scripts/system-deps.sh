@@ -5,6 +5,7 @@ need=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto mosquitto-clients)
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql)
 command -v chromium >/dev/null 2>&1 || need+=(chromium chromium-driver)
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
 if [ -n "${FEDNIDS_EXTRA_APT:-}" ]; then need+=(${FEDNIDS_EXTRA_APT}); fi
