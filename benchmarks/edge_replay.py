@@ -3,9 +3,15 @@ on one core, no network. Per-packet scores against per-packet labels.
 
     python benchmarks/edge_replay.py --pcap P --labels L --train-packets N --json OUT
 
-A packet's score is the score of its flow: rule hits plus the novelty model (fitted only
-on the flows that ended within the first N packets, which must be attack-free). Metrics are
-computed on packets N.. only. Compare with Kitsune in ../shared/data/PEER_BASELINES.md.
+A packet's score is the score of its flow: rule hits plus the novelty model (a per-feature
+robust range model of edge_agent/detectors/novelty.py, fitted only on the flows that ended
+within the first N packets, which must be attack-free). Metrics are computed on packets N..
+only. Compare with Kitsune in ../shared/data/PEER_BASELINES.md.
+
+``--lstm MODEL_DIR`` adds the int8 TFLite LSTM detector: its error is scaled by its 99th
+percentile on the training flows, and what exceeds 1 is added to the flow score. The JSON
+then also holds the LSTM's own metrics (``lstm.alone``). The LSTM model itself was trained
+elsewhere (see its metadata.json), not on this capture.
 """
 
 from __future__ import annotations
@@ -24,11 +30,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from contracts.events import FlowRecord
 from edge_agent.capture.packet import ParseStats, parse_frame
 from edge_agent.capture.pcap import PcapSource
+from edge_agent.detectors.base import Detector
 from edge_agent.detectors.novelty import NoveltyModel
+from edge_agent.flows.flow import Flow
 from edge_agent.pipeline import Pipeline
 from edge_agent.rules import RuleEngine
+from edge_agent.rules.loader import BeaconRule, FlowRule
 
 HOST_WINDOW_S = 60.0
 
@@ -44,35 +54,49 @@ def load_labels(path: Path) -> tuple[np.ndarray, list[str]]:
 
 def run(pcap: Path, train_packets: int, rules: Path | None, lstm_dir: Path | None) -> dict:
     engine = RuleEngine(rules)
-    detectors: list = [engine]
+    detectors: list[Detector] = [engine]
     lstm = None
+    lstm_last = [0.0]  # the LSTM's reconstruction error of the flow it just scored
     if lstm_dir is not None:
-        from edge_agent.detectors.lstm import LstmDetector  # type: ignore[import-not-found]
+        from edge_agent.detectors.lstm import LstmDetector
 
-        lstm = LstmDetector.load(lstm_dir)  # pragma: no cover - when the LSTM exists
+        lstm = LstmDetector.load(lstm_dir)
+        raw_score = lstm.model.score
+
+        def recording_score(window: np.ndarray) -> float:
+            lstm_last[0] = raw_score(window)
+            return lstm_last[0]
+
+        lstm.model.score = recording_score  # type: ignore[method-assign]
         detectors.append(lstm)
     pipe = Pipeline("bench", detectors)
-    flow_serial: dict[int, int] = {}
-    keep: list = []  # keeps flow objects alive so id() stays unique
+    n_flows = [0]  # flows are numbered through Flow.tag
     flow_score: list[float] = []
-    train_flows: list = []
+    flow_lstm: list[float] = []  # the LSTM's error / its calibration on training flows
+    train_flows: list[FlowRecord] = []
+    train_lstm: list[float] = []
+    lstm_scale = [1.0]
     model: NoveltyModel | None = None
     state = {"training": True}
     host_alarm: dict[tuple[bytes, int], float] = {}
     weights = {"info": 0.5, "low": 1.0, "medium": 5.0, "high": 10.0, "critical": 10.0}
-    severity_weight = {
-        r.id: weights[r.severity] for r in [*engine.flow_rules, *engine.beacon_rules]
-    }
+    rules_all: list[FlowRule | BeaconRule] = [*engine.flow_rules, *engine.beacon_rules]
+    severity_weight = {r.id: weights[r.severity] for r in rules_all}
 
-    def on_flow_end(flow, rec) -> None:
-        serial = flow_serial.get(id(flow))
-        if serial is None:
-            serial = flow_serial[id(flow)] = len(keep)
-            keep.append(flow)
+    def on_flow_end(flow: Flow, rec: FlowRecord) -> None:
+        serial = flow.tag
+        if serial < 0:
+            serial = flow.tag = n_flows[0]
+            n_flows[0] += 1
             flow_score.append(0.0)
+            flow_lstm.append(0.0)
         if state["training"]:
             train_flows.append(rec)
+            if lstm is not None:
+                train_lstm.append(lstm_last[0])
             return
+        if lstm is not None:
+            flow_lstm[serial] = lstm_last[0] / lstm_scale[0]
         s = model.flow_score(rec) if model else 0.0
         if engine.last_matches:
             s += max(severity_weight[r] for r in engine.last_matches)
@@ -97,6 +121,8 @@ def run(pcap: Path, train_packets: int, rules: Path | None, lstm_dir: Path | Non
         if i == train_packets:
             f0 = time.perf_counter()
             model = NoveltyModel.fit_flows(train_flows) if len(train_flows) >= 10 else None
+            if train_lstm:  # the LSTM's scale: its 99th percentile on the training flows
+                lstm_scale[0] = max(float(np.quantile(train_lstm, 0.99)), 1e-9)
             fit_s = time.perf_counter() - f0
             state["training"] = False
         pkt = parse_frame(data, linktype, ts, wirelen, stats)
@@ -107,16 +133,19 @@ def run(pcap: Path, train_packets: int, rules: Path | None, lstm_dir: Path | Non
         packet_hosts.append((pkt.src, pkt.dst, int(pkt.ts // HOST_WINDOW_S)))
         pipe.feed(pkt)
         flow = table.last
-        serial = flow_serial.get(id(flow))
-        if serial is None:
-            serial = flow_serial[id(flow)] = len(keep)
-            keep.append(flow)
+        assert flow is not None  # the flow the packet just went into
+        serial = flow.tag
+        if serial < 0:
+            serial = flow.tag = n_flows[0]
+            n_flows[0] += 1
             flow_score.append(0.0)
+            flow_lstm.append(0.0)
         packet_flow.append(serial)
     pipe.close()
-    scores_by_flow = np.array(flow_score)
     pf = np.array(packet_flow)
-    scores = np.where(pf >= 0, scores_by_flow[np.maximum(pf, 0)], 0.0)
+    has_flow = pf >= 0
+    scores = np.where(has_flow, np.array(flow_score)[np.maximum(pf, 0)], 0.0)
+    lstm_scores = np.where(has_flow, np.array(flow_lstm)[np.maximum(pf, 0)], 0.0)
     # window score: a packet of a host whose window a rule flagged scores at least 0.9 x that
     for i, hw in enumerate(packet_hosts):
         if hw is not None and host_alarm:
@@ -124,14 +153,46 @@ def run(pcap: Path, train_packets: int, rules: Path | None, lstm_dir: Path | Non
             if a * 0.9 > scores[i]:
                 scores[i] = a * 0.9
     seconds = time.perf_counter() - t0
+    if lstm is not None:  # combined: the LSTM adds what exceeds its training 99th percentile
+        lstm_only = lstm_scores
+        scores = scores + np.maximum(lstm_scores - 1.0, 0.0)
     return {
         "scores": scores,
+        "lstm_scores": lstm_only if lstm is not None else None,
+        "lstm": None
+        if lstm is None
+        else {
+            "model_dir": str(lstm_dir),
+            "version": lstm.version,
+            "flows_scored": lstm.scored,
+            "calibration_p99_on_training_flows": lstm_scale[0],
+        },
         "seconds": seconds,
         "fit_seconds": fit_s,
         "stats": stats.as_dict(),
         "counters": pipe.counters(),
         "rule_hits": dict(engine.hits),
         "train_flows": len(train_flows),
+    }
+
+
+def metrics(y: np.ndarray, s: np.ndarray, att: np.ndarray) -> dict:
+    """ROC AUC, detection at 1 % / 5 % FPR, and the AUC of each attack against all benign."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    fpr, tpr, _ = roc_curve(y, s)
+    benign = y == 0
+    per = {}
+    for name in sorted(set(att[y == 1])):
+        m = (att == name) & (y == 1)
+        yy = np.concatenate([np.zeros(benign.sum()), np.ones(m.sum())])
+        ss = np.concatenate([s[benign], s[m]])
+        per[name] = {"packets": int(m.sum()), "auc": round(float(roc_auc_score(yy, ss)), 4)}
+    return {
+        "roc_auc": round(float(roc_auc_score(y, s)), 4),
+        "detection_rate_at_1pct_fpr": round(detection_at(fpr, tpr, 0.01), 4),
+        "detection_rate_at_5pct_fpr": round(detection_at(fpr, tpr, 0.05), 4),
+        "auc_per_attack": per,
     }
 
 
@@ -155,20 +216,23 @@ def main() -> int:
     if not args.all_cores and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
     res = run(args.pcap, args.train_packets, args.rules, args.lstm)
+    # peak of the replay itself (the metrics below import scikit-learn, which the agent never does)
+    peak_rss_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     n = len(res["scores"])
     out: dict = {
         "pcap": str(args.pcap),
         "packets": n,
         "seconds": round(res["seconds"], 3),
         "packets_per_second": round(n / res["seconds"]),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": peak_rss_mb,
         "train_packets": args.train_packets,
         "train_flows": res["train_flows"],
         "novelty_fit_seconds": round(res["fit_seconds"], 3),
         "parse": res["stats"],
         "pipeline": res["counters"],
         "rule_hits": res["rule_hits"],
-        "scorer": "flow score = novelty / its threshold (+3 for a service port never seen in training) + the weight of the most severe rule the flow matched (low 1, medium 5, high/critical 10); window score: every packet of a host in a 60 s window where a rule flagged one of its flows scores at least 0.9 x that flow",
+        "scorer": "flow score = novelty / its threshold (+3 for a service port never seen in training) + the weight of the most severe rule the flow matched (low 1, medium 5, high/critical 10); window score: every packet of a host in a 60 s window where a rule flagged one of its flows scores at least 0.9 x that flow"
+        + ("; + max(0, LSTM error / its training p99 - 1)" if args.lstm else ""),
         "machine": {
             "python": platform.python_version(),
             "cpu": platform.processor() or platform.machine(),
@@ -176,28 +240,16 @@ def main() -> int:
         },
     }
     if args.labels:
-        from sklearn.metrics import roc_auc_score, roc_curve
-
         labels, attacks = load_labels(args.labels)
         if len(labels) != n:
             print(f"labels have {len(labels)} rows, the capture {n} frames", file=sys.stderr)
             return 2
         sel = np.arange(n) >= args.train_packets
-        y, s = labels[sel], res["scores"][sel]
-        fpr, tpr, _ = roc_curve(y, s)
-        out["roc_auc"] = round(float(roc_auc_score(y, s)), 4)
-        out["detection_rate_at_1pct_fpr"] = round(detection_at(fpr, tpr, 0.01), 4)
-        out["detection_rate_at_5pct_fpr"] = round(detection_at(fpr, tpr, 0.05), 4)
-        att = np.array(attacks)[sel]
-        benign = y == 0
-        per = {}
-        for name in sorted(set(att[y == 1])):
-            m = (att == name) & (y == 1)
-            yy = np.concatenate([np.zeros(benign.sum()), np.ones(m.sum())])
-            ss = np.concatenate([s[benign], s[m]])
-            per[name] = {"packets": int(m.sum()), "auc": round(float(roc_auc_score(yy, ss)), 4)}
-        out["auc_per_attack"] = per
+        out.update(metrics(labels[sel], res["scores"][sel], np.array(attacks)[sel]))
         out["scored_packets"] = int(sel.sum())
+        if res["lstm"] is not None:
+            lstm_alone = metrics(labels[sel], res["lstm_scores"][sel], np.array(attacks)[sel])
+            out["lstm"] = {**res["lstm"], "alone": lstm_alone}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(out, indent=2) + "\n")
     print(json.dumps(out, indent=2))

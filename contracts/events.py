@@ -7,6 +7,8 @@ unknown fields, wrong types and naive timestamps are rejected.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -228,8 +230,13 @@ class ModelAnnouncement(EventBase):
     """ed25519 over :meth:`signed_bytes`."""
 
     def signed_bytes(self) -> bytes:
-        """The bytes the hub signs: name, version, digest and size, unambiguous."""
-        return f"fednids-model\n{self.model_name}\n{self.version}\n{self.sha256}\n{self.size_bytes}".encode()
+        """The bytes the hub signs: name, version, the model's digest and size, and the
+        digest of the canonical metadata JSON (scaler, threshold, features), unambiguous."""
+        meta = json.dumps(self.metadata, sort_keys=True, separators=(",", ":")).encode()
+        return (
+            f"fednids-model\n{self.model_name}\n{self.version}\n{self.sha256}\n"
+            f"{self.size_bytes}\n{hashlib.sha256(meta).hexdigest()}"
+        ).encode()
 
 
 Event = Annotated[

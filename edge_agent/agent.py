@@ -10,11 +10,13 @@ from typing import Any
 
 from contracts.codec import encode
 from contracts.events import AnomalyEvent, EventBase, FLEvent, FlowRecord, NodeStatus
-from contracts.topics import MqttKind, mqtt_topic
-from contracts.transports import TransportOptions, open_publisher
+from contracts.topics import MQTT_MODEL_TOPIC, MqttKind, mqtt_topic
+from contracts.transports import TransportOptions, open_publisher, open_subscriber
 from contracts.transports.base import Publisher
 from edge_agent.capture import PacketSource, open_source
 from edge_agent.detectors.base import Detector
+from edge_agent.fl.flow_store import FlowStore
+from edge_agent.model_update import ModelUpdater
 from edge_agent.outbox import Outbox
 from edge_agent.pipeline import Pipeline
 from edge_agent.rules import RuleEngine
@@ -23,6 +25,8 @@ from edge_agent.uplink import Uplink, UplinkConfig
 
 log = logging.getLogger(__name__)
 AGENT_VERSION = "0.1.0"
+FLAGGED_MEMORY_S = 600.0
+"""A host a detector flagged keeps its flows out of the training store this long."""
 _KIND = {FlowRecord: "flows", AnomalyEvent: "anomalies", NodeStatus: "status", FLEvent: "fl"}
 
 
@@ -84,16 +88,82 @@ class Agent:
         self.model_version: str | None = next(
             (str(d.version) for d in self.pipeline.detectors if hasattr(d, "version")), None
         )
+        self.updater = self._model_updater()
+        self.flow_store: FlowStore | None = None
+        if settings.flow_store_path is not None:
+            from edge_agent.fl.flow_store import FlowStore
+
+            self.flow_store = FlowStore(settings.flow_store_path)
+        self._store_buffer: list[FlowRecord] = []
+        self._flagged: dict[str, float] = {}
         self.started = time.monotonic()
         self._buffer: list[tuple[str, bytes]] = []
         self._pps = 0.0
+
+    def _model_updater(self) -> ModelUpdater | None:
+        s = self.settings
+        swappable = next((d for d in self.pipeline.detectors if hasattr(d, "swap")), None)
+        if not s.model_public_keys or swappable is None:
+            return None
+        from contracts.signing import load_public_keys
+
+        def installed(version: str) -> None:
+            self.model_version = version
+
+        return ModelUpdater(
+            s.models_root,
+            load_public_keys(list(s.model_public_keys)),
+            swappable,  # type: ignore[arg-type]
+            on_installed=installed,
+        )
+
+    def _start_model_updates(self, stop: threading.Event) -> threading.Thread | None:
+        if self.updater is None:
+            return None
+        opts = mqtt_options(self.settings)
+        sub = open_subscriber(
+            self.settings.mqtt_url,
+            [MQTT_MODEL_TOPIC],
+            group="",  # not shared: every node gets the retained announcement
+            options=TransportOptions(
+                client_id=f"agent-{self.node_id}-models",
+                ca_file=opts.ca_file,
+                cert_file=opts.cert_file,
+                key_file=opts.key_file,
+                username=opts.username,
+                password=opts.password,
+            ),
+        )
+        updater = self.updater
+
+        def loop() -> None:
+            try:
+                updater.run(sub, stop)
+            finally:
+                sub.close()
+
+        t = threading.Thread(target=loop, name="model-updates", daemon=True)
+        t.start()
+        return t
 
     # -- events into the outbox ---------------------------------------------------------------
     def _stage(self, events: list[EventBase]) -> None:
         for ev in events:
             self._buffer.append((_KIND[type(ev)], encode(ev)))
+        if self.flow_store is not None:
+            now = time.monotonic()
+            for ev in events:
+                if isinstance(ev, AnomalyEvent) and ev.src_ip:
+                    self._flagged[ev.src_ip] = now
+                elif isinstance(ev, FlowRecord):
+                    self._store_buffer.append(ev)
 
     def _flush(self) -> None:
+        if self.flow_store is not None and self._store_buffer:
+            cutoff = time.monotonic() - FLAGGED_MEMORY_S
+            self._flagged = {h: t for h, t in self._flagged.items() if t >= cutoff}
+            self.flow_store.add(self._store_buffer, set(self._flagged))
+            self._store_buffer = []
         if self._buffer:
             self.outbox.put_many(self._buffer)
             self._buffer = []
@@ -107,6 +177,8 @@ class Agent:
         }
         drops["outbox_dropped_flows"] = self.outbox.dropped
         drops["evicted_flows"] = c.get("ended_evicted", 0)
+        if self.updater is not None:
+            drops.update(self.updater.drops())
         return NodeStatus(
             node_id=self.node_id,
             online=online,
@@ -128,6 +200,8 @@ class Agent:
     ) -> dict[str, Any]:
         s = self.settings
         self.uplink.start()
+        updates_stop = threading.Event()
+        updates = self._start_model_updates(updates_stop)
         self._stage([self.status(reason="startup")])
         self._flush()
         next_flush = next_beat = time.monotonic()
@@ -162,6 +236,9 @@ class Agent:
                 self._stage([self.status()])
                 stop.wait(s.heartbeat_s)
         finally:
+            updates_stop.set()
+            if updates is not None:
+                updates.join(5)
             self._stage([self.status(online=False, reason="shutdown")])
             self._flush()
             drained = self.uplink.drain(drain_timeout)
@@ -169,6 +246,8 @@ class Agent:
             self._status_line()
             self.publisher.close()
             self.outbox.close()
+            if self.flow_store is not None:
+                self.flow_store.close()
         return {
             **self.pipeline.counters(),
             "outbox_left": 0 if drained else -1,

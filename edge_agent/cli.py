@@ -23,6 +23,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     run.add_argument("--key", dest="key_file", type=Path)
     run.add_argument("--rules", dest="rules_file", type=Path)
     run.add_argument("--model-dir", type=Path)
+    run.add_argument(
+        "--model-key",
+        dest="model_public_keys",
+        type=Path,
+        action="append",
+        help="trusted model-signing public key (repeatable): install signed model updates",
+    )
+    run.add_argument("--models-root", type=Path, help="where installed model versions live")
+    run.add_argument(
+        "--flow-store", dest="flow_store_path", type=Path, help="keep flows for FL training"
+    )
     run.add_argument("--max-packets", type=int)
     run.add_argument("--heartbeat", dest="heartbeat_s", type=float)
     run.add_argument(
@@ -52,6 +63,9 @@ def _run(args: argparse.Namespace) -> int:
         "key_file",
         "rules_file",
         "model_dir",
+        "model_public_keys",
+        "models_root",
+        "flow_store_path",
         "max_packets",
         "heartbeat_s",
     )

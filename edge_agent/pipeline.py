@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 
 from contracts.events import AnomalyEvent, EventBase, FlowRecord
-from edge_agent.capture.packet import Packet
+from edge_agent.capture.packet import Packet, ParseStats
 from edge_agent.detectors.base import Detector
 from edge_agent.flows import FlowConfig, FlowTable, to_record
 from edge_agent.flows.flow import Flow
@@ -19,9 +19,15 @@ class Pipeline:
     :class:`FlowRecord` for every finished flow and the detectors' :class:`AnomalyEvent`."""
 
     def __init__(
-        self, node_id: str, detectors: Sequence[Detector] = (), config: FlowConfig | None = None
+        self,
+        node_id: str,
+        detectors: Sequence[Detector] = (),
+        config: FlowConfig | None = None,
+        parse_stats: ParseStats | None = None,
     ) -> None:
         self.node_id = node_id
+        self.parse_stats = parse_stats
+        """The source's skip counters (``source.stats``), reported as ``malformed_<reason>``."""
         self.detectors = list(detectors)
         self.table = FlowTable(config)
         self.packets = 0
@@ -76,10 +82,18 @@ class Pipeline:
         return out
 
     def counters(self) -> dict[str, int]:
-        return {
+        """Packets, flows, anomalies, open flows, evictions, flows ended by reason and, when the
+        source's ``parse_stats`` were given, the malformed / skipped frames by reason."""
+        out = {
             "packets": self.packets,
             "flows": self.flows,
             "anomalies": self.anomalies,
             "open_flows": len(self.table),
+            "evictions": self.table.ended["evicted"],
             **{f"ended_{k}": v for k, v in self.table.ended.items()},
         }
+        if self.parse_stats is not None:
+            skipped = self.parse_stats.skipped
+            out["malformed"] = sum(skipped.values())
+            out.update({f"malformed_{k}": v for k, v in skipped.items()})
+        return out

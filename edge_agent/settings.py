@@ -28,6 +28,12 @@ class AgentSettings(BaseSettings):
     batch_interval_s: float = Field(0.1, gt=0)
     rules_file: Path | None = None
     model_dir: Path | None = None
+    model_public_keys: list[Path] = Field(default_factory=list)
+    """Trusted model-signing public keys: with them (and ``model_dir``) the agent installs
+    signed model updates from the retained MQTT model topic."""
+    models_root: Path = Path("/var/lib/fednids/models")
+    flow_store_path: Path | None = None
+    """Keep recent flows here for federated training (never leaves the device)."""
     status_interval_s: float = Field(5.0, gt=0)
     max_packets: int | None = None
 

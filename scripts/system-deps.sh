@@ -8,7 +8,7 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium chromium-driver)
 command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
 if [ -n "${FEDNIDS_EXTRA_APT:-}" ]; then need+=(${FEDNIDS_EXTRA_APT}); fi
-for pkg in qemu-user-static iproute2 systemd cloud-init; do
+for pkg in qemu-user-static iproute2 systemd cloud-init libpcap0.8; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

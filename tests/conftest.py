@@ -1,9 +1,16 @@
-"""Session fixtures for the real servers (tests/harness) and the `integration` marker."""
+"""Session fixtures for the real servers (tests/harness) and the `integration` marker.
+
+``kafka_server``, ``mosquitto_server`` and ``postgres_server`` start (or reuse) the shared
+instances once per session and print one ``harness: <name> <url> — <version>`` line to the
+terminal. Shared servers are left running for the next local run; CI sets
+``FEDNIDS_STOP_SERVERS=1`` to stop the ones this session used.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -13,20 +20,18 @@ from tests.harness.servers import ensure_kafka, ensure_mosquitto, ensure_postgre
 _started: list[Server] = []
 
 
-def _serve(request: pytest.FixtureRequest, ensure) -> Iterator[Server]:  # type: ignore[no-untyped-def]
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "integration: talks to real servers started by tests/harness"
+    )
+
+
+def _serve(request: pytest.FixtureRequest, ensure: Callable[[], Server]) -> Iterator[Server]:
     capman = request.config.pluginmanager.getplugin("capturemanager")
-    with capman.global_and_fixture_disabled() if capman else _null():
-        server = ensure()  # prints "harness: <name> <url> — <version>" to the terminal
+    with capman.global_and_fixture_disabled() if capman else contextlib.nullcontext():
+        server = ensure()  # prints "harness: <name> <url> — <version> (...)"
     _started.append(server)
     yield server
-
-
-class _null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +50,6 @@ def postgres_server(request: pytest.FixtureRequest) -> Iterator[Server]:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    # Shared servers are reused between local runs; CI (FEDNIDS_STOP_SERVERS=1) stops them.
     if os.environ.get("FEDNIDS_STOP_SERVERS") == "1":
         for server in _started:
             server.stop()

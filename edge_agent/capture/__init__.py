@@ -22,6 +22,7 @@ __all__ = [
     "ParseStats",
     "open_source",
     "parse_frame",
+    "read_labels",
     "write_pcap",
 ]
 
@@ -38,8 +39,28 @@ def _opts(query: str) -> dict[str, str]:
     return dict(parse_qsl(query, keep_blank_values=True))
 
 
+def read_labels(path: str) -> list[str]:
+    """Per-frame ground truth from a CSV with a header ``index,label,attack`` (one row per
+    frame, as ``make_replay_bench.py`` writes): the attack name, or ``benign`` for label 0."""
+    import csv
+
+    try:
+        with open(path, newline="") as f:
+            return [
+                (row.get("attack") or "attack") if row["label"] not in ("0", "") else "benign"
+                for row in csv.DictReader(f)
+            ]
+    except (OSError, KeyError, csv.Error) as exc:
+        raise CaptureError(
+            f"pcap labels {path}: cannot read index,label,attack rows: {exc}"
+        ) from exc
+
+
 def open_source(spec: str, **overrides: object) -> PacketSource:
-    """Open a packet source by spec; ``overrides`` replace query options."""
+    """Open a packet source by spec; ``overrides`` replace query options.
+
+    ``pcap:PATH?speed=X&labels=CSV``, ``live:IFACE?filter=BPF&seconds=N``,
+    ``sim:SCENARIO?seed=&hosts=&duration=&speed=&intensity=``."""
     kind, _, rest = spec.partition(":")
     target, _, query = rest.partition("?")
     opts: dict[str, object] = {**_opts(query), **overrides}
@@ -47,7 +68,12 @@ def open_source(spec: str, **overrides: object) -> PacketSource:
         if kind == "pcap":
             from edge_agent.capture.pcap import PcapSource
 
-            return PcapSource(target, speed=float(opts.get("speed", 0)))  # type: ignore[arg-type]
+            labels = opts.get("labels")
+            return PcapSource(
+                target,
+                speed=float(opts.get("speed", 0)),  # type: ignore[arg-type]
+                labels=read_labels(str(labels)) if labels else None,
+            )
         if kind == "live":
             from edge_agent.capture.live import LiveSource
 

@@ -76,15 +76,25 @@ def icmp_frame(
     return ts, hdr, 14 + total, label
 
 
-def write_pcap(path: str | Path, frames: Iterable[Frame], snaplen: int = 262_144) -> int:
-    """Write frames as a little-endian microsecond pcap (link type Ethernet); returns the count."""
+def write_pcap(
+    path: str | Path,
+    frames: Iterable[Frame],
+    snaplen: int = 262_144,
+    linktype: int = 1,
+    nanoseconds: bool = False,
+    byteorder: str = "<",
+) -> int:
+    """Write frames as a classic pcap (default: little-endian, microseconds, Ethernet);
+    returns the count. The other link types / resolutions / byte orders are for tests."""
     n = 0
-    rec = struct.Struct("<IIII").pack
+    rec = struct.Struct(byteorder + "IIII").pack
+    unit = 1_000_000_000 if nanoseconds else 1_000_000
+    magic = 0xA1B23C4D if nanoseconds else 0xA1B2C3D4
     with Path(path).open("wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, snaplen, 1))
+        f.write(struct.pack(byteorder + "IHHiIII", magic, 2, 4, 0, 0, snaplen, linktype))
         for ts, data, wirelen, _label in frames:
-            usec_total = round(ts * 1_000_000)
-            f.write(rec(usec_total // 1_000_000, usec_total % 1_000_000, len(data), wirelen))
+            total = round(ts * unit)
+            f.write(rec(total // unit, total % unit, len(data), wirelen))
             f.write(data)
             n += 1
     return n

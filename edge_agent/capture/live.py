@@ -15,6 +15,11 @@ NO_PERMISSION = (
     "`AmbientCapabilities=CAP_NET_RAW` (the shipped fednids-agent.service does)"
 )
 
+NO_LIBPCAP = (
+    "the BPF filter {bpf!r} needs libpcap to compile ({exc}): install it "
+    "(`apt install libpcap0.8` on Debian / Raspberry Pi OS) or capture without a filter"
+)
+
 
 class LiveSource:
     """Frames from a network interface; ``stop()`` (or ``max_seconds``) ends the iteration."""
@@ -40,9 +45,9 @@ class LiveSource:
             if exc.errno in (1, 13):
                 raise CaptureError(NO_PERMISSION.format(iface=iface)) from exc
             raise CaptureError(f"live capture on {iface!r} failed: {exc}") from exc
-        except (
-            Exception
-        ) as exc:  # scapy raises its own Scapy_Exception for bad interfaces / filters
+        except ImportError as exc:  # scapy compiles BPF filters with libpcap
+            raise CaptureError(NO_LIBPCAP.format(bpf=bpf, exc=exc)) from exc
+        except Exception as exc:  # scapy's own Scapy_Exception: bad interface or filter
             raise CaptureError(f"live capture on {iface!r} failed: {exc}") from exc
 
     def stop(self) -> None:

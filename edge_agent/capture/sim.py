@@ -42,6 +42,8 @@ ATTACKS = (
     "cnc_beaconing",
 )
 SCENARIOS = ("benign", "mixed", "demo", *ATTACKS)
+LAN_OCTETS = tuple(i for i in range(10, 255) if i != 53)
+"""Last octets of the simulated hosts (.2 web, .3 MQTT broker and .53 DNS are servers)."""
 
 
 @dataclass
@@ -73,7 +75,7 @@ class _Gen:
         self.cfg = cfg
         self.rng = random.Random(cfg.seed)
         self.out: list[Frame] = []
-        self.lan = [f"{cfg.net}.{10 + i}" for i in range(cfg.hosts)]
+        self.lan = [f"{cfg.net}.{i}" for i in LAN_OCTETS[: cfg.hosts]]
         self.web = f"{cfg.net}.2"
         self.dns = f"{cfg.net}.53"
         self.broker = f"{cfg.net}.3"
@@ -433,8 +435,8 @@ def simulate(cfg: SimConfig) -> Simulation:
         raise CaptureError(
             f"sim: unknown scenario {cfg.scenario!r}; choose one of {', '.join(SCENARIOS)}"
         )
-    if cfg.hosts < 2 or cfg.duration <= 0:
-        raise CaptureError("sim: hosts must be >= 2 and duration > 0")
+    if not 2 <= cfg.hosts <= len(LAN_OCTETS) or cfg.duration <= 0:
+        raise CaptureError(f"sim: hosts must be 2..{len(LAN_OCTETS)} and duration > 0")
     g = _Gen(cfg)
     t0, t1 = cfg.start, cfg.start + cfg.duration
     g.benign(t0, t1)
@@ -474,7 +476,7 @@ def simulate(cfg: SimConfig) -> Simulation:
         runners[name](start, dur)
         sim.attack_windows.append((name, start, start + dur))
     sim.frames = sorted((f for f in g.out if f[0] < t1), key=lambda f: f[0])
-    sim.infections = g.infections
+    sim.infections = sorted(g.infections)  # by time (hosts are processed one after another)
     return sim
 
 

@@ -26,11 +26,13 @@ class Stat:
         d = x - self.mean
         self.mean += d / self.n
         self.m2 += d * (x - self.mean)
-        self.min = min(self.min, x)
-        self.max = max(self.max, x)
+        if x < self.min:  # noqa: PLR1730 - ifs are cheaper than min()/max() on the hot path
+            self.min = x
+        if x > self.max:  # noqa: PLR1730
+            self.max = x
 
     def std(self) -> float:
-        return math.sqrt(self.m2 / self.n) if self.n > 1 else 0.0
+        return math.sqrt(max(self.m2, 0.0) / self.n) if self.n > 1 else 0.0
 
     def lo(self) -> float:
         return self.min if self.n else 0.0
@@ -70,6 +72,7 @@ class Flow:
         "src",
         "src_win",
         "syn",
+        "tag",
         "urg",
     )
 
@@ -102,6 +105,8 @@ class Flow:
         self.init_fwd_win = self.init_bwd_win = -1
         self.fin_fwd = self.fin_bwd = False
         self.label: str | None = None
+        self.tag = -1
+        """Free for the pipeline's consumers (the replay benchmark numbers flows with it)."""
         self.src_win, self.dst_win = src_win, dst_win
         self.host_snapshot = (
             src_win.fanout(),
@@ -117,7 +122,9 @@ class Flow:
         ts = pkt.ts
         if self.fwd_len.n or self.bwd_len.n:
             self.iat.add(max(0.0, ts - self.last_ts))
-        self.last_ts = ts
+        # captures can be slightly out of order: a flow never ends before it starts
+        if ts > self.last_ts:  # noqa: PLR1730 - cheaper than max() on the hot path
+            self.last_ts = ts
         fwd = pkt.src == self.src and pkt.sport == self.sport
         if fwd:
             if self.last_fwd >= 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import itertools
 import math
@@ -29,6 +30,10 @@ _BOGONS = tuple(
 )
 
 
+_FWD_BYTES, _BWD_BYTES = FEATURE_INDEX["fwd_bytes"], FEATURE_INDEX["bwd_bytes"]
+
+
+@functools.lru_cache(maxsize=65_536)
 def _bogon(ip: str) -> float:
     try:
         a = ipaddress.ip_address(ip)
@@ -74,13 +79,23 @@ class RuleEngine:
             return 1.0 if flow.src_ip == flow.dst_ip else 0.0
         if name == "src_bogon":
             return _bogon(flow.src_ip)
+        if name == "byte_ratio":  # response bytes per request byte (amplification)
+            f = flow.features
+            return f[_BWD_BYTES] / max(f[_FWD_BYTES], 1.0)
         return _bogon(flow.dst_ip)  # dst_bogon
 
     def _getter(self, name: str) -> Callable[[FlowRecord], float]:
         idx = FEATURE_INDEX.get(name)
         if idx is not None:
             return lambda f: f.features[idx]
-        return lambda f: self._value(f, name)
+        direct: dict[str, Callable[[FlowRecord], float]] = {
+            "dst_port": lambda f: f.dst_port,
+            "src_port": lambda f: f.src_port,
+            "proto": lambda f: f.proto,
+            "land": lambda f: 1.0 if f.src_ip == f.dst_ip else 0.0,
+            "src_bogon": lambda f: _bogon(f.src_ip),
+        }
+        return direct.get(name) or (lambda f: self._value(f, name))
 
     def _compile(
         self, conds: tuple[Condition, ...]

@@ -13,7 +13,9 @@ from contracts.features import FEATURE_INDEX
 from edge_agent.capture.errors import EdgeAgentError
 
 DEFAULT_RULES = Path(__file__).with_name("default_rules.toml")
-FIELDS = frozenset({"dst_port", "src_port", "proto", "land", "src_bogon", "dst_bogon"})
+FIELDS = frozenset(
+    {"dst_port", "src_port", "proto", "land", "src_bogon", "dst_bogon", "byte_ratio"}
+)
 OPS = frozenset({"eq", "ne", "ge", "gt", "le", "lt", "in", "not_in"})
 
 
@@ -106,8 +108,8 @@ def _flow_rule(raw: dict[str, Any]) -> FlowRule:
         raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}")
     if raw.get("key", "src") not in ("src", "dst"):
         raise ValueError("key must be 'src' or 'dst'")
-    if raw["score"] not in FEATURE_INDEX:
-        raise ValueError(f"score names an unknown feature {raw['score']!r}")
+    if raw["score"] not in FEATURE_INDEX and raw["score"] not in FIELDS:
+        raise ValueError(f"score names an unknown feature or field {raw['score']!r}")
     any_raw = raw.get("any", [])
     if not isinstance(any_raw, list):
         raise ValueError("any must be a list of condition tables")

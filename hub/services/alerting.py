@@ -29,6 +29,8 @@ RULE_FAMILY = {
     "syn_flood": "dos",
     "udp_flood": "dos",
     "amplification": "dos",
+    "amplification_ratio": "dos",
+    "reflection_flood": "dos",
     "slow_http": "dos",
     "port_scan_horizontal": "scan",
     "port_scan_vertical": "scan",

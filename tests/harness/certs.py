@@ -1,4 +1,13 @@
-"""A throw-away PKI for tests: a CA, a server certificate for localhost, client certs by CN."""
+"""A throw-away PKI for tests: a CA, a server certificate for localhost, client certs by CN.
+
+    pki = make_test_pki(tmp_path / "pki", clients=("node-a", "node-b"))
+    pki.ca, pki.server.cert, pki.server.key        # ca.crt, server.crt/.key (CN localhost,
+                                                   # SAN DNS:localhost, IP:127.0.0.1)
+    pki.client("node-a").cert / .key               # node-a.crt/.key (CN node-a, clientAuth)
+
+EC P-256 keys, PEM files (keys PKCS#8, mode 0600), valid 30 days; files that exist are
+reused, so a directory can be shared by a test module.
+"""
 
 from __future__ import annotations
 
@@ -49,7 +58,9 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _issue(d: Path, cn: str, ca_cert_path: Path, ca_key_path: Path, server: bool) -> CertPaths:
+def _issue(
+    d: Path, cn: str, ca_cert_path: Path, ca_key_path: Path, server: bool, stem: str | None = None
+) -> CertPaths:
     ca_cert = x509.load_pem_x509_certificate(ca_cert_path.read_bytes())
     ca_key = serialization.load_pem_private_key(ca_key_path.read_bytes(), None)
     key = ec.generate_private_key(ec.SECP256R1())
@@ -77,7 +88,8 @@ def _issue(d: Path, cn: str, ca_cert_path: Path, ca_key_path: Path, server: bool
             critical=False,
         )
     cert = b.sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
-    paths = CertPaths(d / f"{cn}.crt", d / f"{cn}.key")
+    stem = stem or cn
+    paths = CertPaths(d / f"{stem}.crt", d / f"{stem}.key")
     paths.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     _write_key(paths.key, key)
     return paths
@@ -119,7 +131,7 @@ def make_test_pki(d: Path, clients: tuple[str, ...] = ()) -> TestPki:
         _write_key(ca_key, key)
     server = CertPaths(d / "server.crt", d / "server.key")
     if not server.cert.exists():
-        server = _issue(d, "server", ca, ca_key, server=True)
+        server = _issue(d, "localhost", ca, ca_key, server=True, stem="server")
     pki = TestPki(d, ca, ca_key, server)
     for cn in clients:
         pki.client(cn)

@@ -1,12 +1,28 @@
-"""Eclipse Mosquitto from the Debian package, run as our own process on loopback."""
+"""Eclipse Mosquitto from the Debian package, run as our own process on loopback.
+
+The generated config has a plain listener on ``127.0.0.1:port`` (anonymous by default),
+persistence in ``<dir>/data`` and ``per_listener_settings true``, so ``extra_config`` can
+add e.g. a mutual-TLS listener with its own ``require_certificate true``,
+``use_identity_as_username true`` and ``acl_file``.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 
 from tests.harness.base import HarnessError, Server
 from tests.harness.system import apt_install
+
+_CANDIDATES = ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
+
+
+def mosquitto_binary() -> str | None:
+    found = shutil.which("mosquitto")
+    if found:
+        return found
+    return next((p for p in _CANDIDATES if os.access(p, os.X_OK)), None)
 
 
 class MosquittoServer(Server):
@@ -17,64 +33,65 @@ class MosquittoServer(Server):
         super().__init__(port)
         self.extra_config = extra_config
         self.anonymous = anonymous
-        self.fresh = False
+        self.data = self.dir / "data"
+        self.config_path = self.dir / "mosquitto.conf"
 
     def wipe(self) -> None:
         """Stop and forget every session and queued message (a fresh broker on next start)."""
-        self.stop()
-        self.fresh = True
+        with self._locked():
+            self.stop()
+            shutil.rmtree(self.data, ignore_errors=True)
 
     @property
     def url(self) -> str:
         return f"mqtt://{self.host}:{self.port}"
 
     def _binary(self) -> str:
-        path = shutil.which("mosquitto") or (
-            "/usr/sbin/mosquitto" if shutil.os.path.exists("/usr/sbin/mosquitto") else None
-        )  # type: ignore[attr-defined]
+        path = mosquitto_binary()
         if path is None:
-            raise HarnessError("mosquitto: binary not found after install")
+            raise self._error("binary not found (Debian package mosquitto not installed?)")
         return path
 
     def version(self) -> str:
-        out = subprocess.run(
-            [self._binary(), "-h"], capture_output=True, text=True, check=False
-        ).stdout
-        return out.splitlines()[0] if out else "mosquitto ?"
+        """First line of ``mosquitto -h``, e.g. ``mosquitto version 2.0.11``."""
+        path = mosquitto_binary()
+        if path is None:
+            return "mosquitto (not installed)"
+        out = subprocess.run([path, "-h"], capture_output=True, text=True, check=False).stdout
+        return out.splitlines()[0].strip() if out else "mosquitto ?"
 
     def _install(self) -> None:
-        if shutil.which("mosquitto") is None and not shutil.os.path.exists("/usr/sbin/mosquitto"):  # type: ignore[attr-defined]
-            apt_install(["mosquitto", "mosquitto-clients"])
+        if mosquitto_binary() is None:
+            try:
+                apt_install(["mosquitto", "mosquitto-clients"])
+            except HarnessError as exc:
+                raise self._error(f"install failed: {exc}") from None
+            self._log(f"installed Debian packages mosquitto mosquitto-clients: {self.version()}")
 
     def _prepare(self) -> None:
-        data = self.dir / "data"
-        data.mkdir(exist_ok=True)
-        if self.fresh:
-            import shutil as _sh
-
-            _sh.rmtree(data, ignore_errors=True)
-            data.mkdir()
-            self.fresh = False
+        self.data.mkdir(exist_ok=True)
         conf = [
-            "user root",
+            # as root, mosquitto 2 would drop to user `mosquitto`, who cannot write our dir
+            *(["user root"] if os.geteuid() == 0 else []),
             "per_listener_settings true",
             "persistence true",
-            f"persistence_location {data}/",
+            f"persistence_location {self.data}/",
             "autosave_interval 10",
             "log_dest stdout",
             "log_type error",
             "log_type warning",
             "log_type notice",
+            "log_timestamp_format %Y-%m-%dT%H:%M:%S",
             "sys_interval 2",
             "max_queued_messages 1000000",
             "max_inflight_messages 1000",
             f"listener {self.port} {self.host}",
             f"allow_anonymous {'true' if self.anonymous else 'false'}",
         ]
-        text = (
-            "\n".join(conf) + "\n" + (self.extra_config.strip() + "\n" if self.extra_config else "")
-        )
-        (self.dir / "mosquitto.conf").write_text(text)
+        text = "\n".join(conf) + "\n"
+        if self.extra_config:
+            text += "# -- extra_config --\n" + self.extra_config.strip() + "\n"
+        self.config_path.write_text(text)
 
     def _command(self) -> list[str]:
-        return [self._binary(), "-c", str(self.dir / "mosquitto.conf")]
+        return [self._binary(), "-c", str(self.config_path)]

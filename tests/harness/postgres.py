@@ -1,4 +1,10 @@
-"""PostgreSQL 15 from the Debian binaries, run as a non-root user on loopback."""
+"""PostgreSQL 15 from the Debian binaries, run as a non-root user on loopback.
+
+``initdb`` (trust auth: a throw-away test cluster reachable only on 127.0.0.1 and a unix
+socket in the state dir), then ``postgres -D data`` as the OS user ``postgres`` (or a
+system user ``fednids-pg`` created when there is none) when we are root. After start,
+role ``fednids`` (password ``fednids``) and database ``fednids`` exist.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +15,10 @@ import signal
 import subprocess
 from pathlib import Path
 
-from tests.harness.base import HarnessError, Server
+from tests.harness.base import HarnessError, Server, as_user
 from tests.harness.system import apt_install
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+PG_BIN = Path(os.environ.get("FEDNIDS_PG_BIN", "/usr/lib/postgresql/15/bin"))
 DB = "fednids"
 USER = "fednids"
 PASSWORD = "fednids"  # test-only role on a loopback server the harness made
@@ -33,10 +39,16 @@ class PostgresServer(Server):
         return f"postgresql://{USER}:{PASSWORD}@{self.host}:{self.port}/{DB}"
 
     def version(self) -> str:
+        """``SELECT version()`` when running, else ``postgres --version``."""
+        if self.pid() is not None:
+            try:
+                return self.psql("SELECT version()")
+            except HarnessError:
+                pass
         out = subprocess.run(
             [str(PG_BIN / "postgres"), "--version"], capture_output=True, text=True, check=False
         )
-        return out.stdout.strip()
+        return out.stdout.strip() or "postgres (not installed)"
 
     def _os_user(self) -> str:
         if os.geteuid() != 0:
@@ -47,7 +59,18 @@ class PostgresServer(Server):
                 return name
             except KeyError:
                 continue
-        subprocess.run(["useradd", "--system", "--no-create-home", "fednids-pg"], check=True)
+        self._log("creating system user fednids-pg (postgres refuses to run as root)")
+        subprocess.run(
+            [
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                "fednids-pg",
+            ],
+            check=True,
+        )
         return "fednids-pg"
 
     def _user(self) -> str | None:
@@ -55,83 +78,85 @@ class PostgresServer(Server):
 
     def _install(self) -> None:
         if not (PG_BIN / "postgres").exists():
-            apt_install(["postgresql-15"])
+            try:
+                apt_install(["postgresql-15"])
+            except HarnessError as exc:
+                raise self._error(f"install failed: {exc}") from None
 
     def _as_user(self, cmd: list[str]) -> subprocess.CompletedProcess[str]:
-        user = self._user()
-        full = ["runuser", "-u", user, "--", *cmd] if user else cmd
-        return subprocess.run(full, capture_output=True, text=True, check=False)
+        return subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=self.dir,
+            env=os.environ | {"PGCONNECT_TIMEOUT": "5"},
+            **as_user(self._user()),
+        )
 
     def _prepare(self) -> None:
         user = self._os_user()
-        for d in (self.dir, self.socket_dir):
-            d.mkdir(parents=True, exist_ok=True)
+        self.socket_dir.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             shutil.chown(self.dir, user)
             shutil.chown(self.socket_dir, user)
-            # the log file is opened by us (root) and handed to the child: fine
         if not (self.data / "PG_VERSION").exists():
-            proc = self._as_user(
-                [
-                    str(PG_BIN / "initdb"),
-                    "-D",
-                    str(self.data),
-                    "-A",
-                    "trust",
-                    "-U",
-                    "postgres",
-                    "-E",
-                    "UTF8",
-                    "--no-locale",
-                ]
-            )
+            shutil.rmtree(self.data, ignore_errors=True)  # a half-made earlier attempt
+            cmd = [
+                str(PG_BIN / "initdb"),
+                "-D",
+                str(self.data),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--no-locale",
+            ]
+            self._log(f"initdb as {user}: {' '.join(cmd)}")
+            proc = self._as_user(cmd)
             if proc.returncode != 0:
-                raise HarnessError(f"postgres: initdb failed: {proc.stdout}{proc.stderr}")
+                self._log(f"initdb failed:\n{proc.stdout}{proc.stderr}")
+                raise self._error(f"initdb failed (exit {proc.returncode})")
             with (self.data / "postgresql.conf").open("a") as f:
                 f.write(
+                    "\n# fednids test harness\n"
                     f"listen_addresses = '{self.host}'\nport = {self.port}\n"
                     f"unix_socket_directories = '{self.socket_dir}'\n"
-                    "max_connections = 200\nshared_buffers = 128MB\nsynchronous_commit = on\n"
+                    "max_connections = 200\nshared_buffers = 128MB\n"
+                    "logging_collector = off\n"
                 )
-            self._needs_bootstrap = True
-        else:
-            self._needs_bootstrap = False
+            # initdb -A trust already writes trust lines for local/127.0.0.1/::1 only
 
     def _command(self) -> list[str]:
         return [str(PG_BIN / "postgres"), "-D", str(self.data)]
 
     def psql(self, sql: str, db: str = "postgres") -> str:
+        """Run one statement as the superuser ``postgres`` over the unix socket; ``-tA`` output."""
+        psql = str(PG_BIN / "psql") if (PG_BIN / "psql").exists() else "psql"
         proc = self._as_user(
-            [
-                str(PG_BIN / "psql") if (PG_BIN / "psql").exists() else "psql",
-                "-h",
-                str(self.socket_dir),
-                "-p",
-                str(self.port),
-                "-U",
-                "postgres",
-                "-d",
-                db,
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-tAc",
-                sql,
-            ]
-        )
+            [psql, "-h", str(self.socket_dir), "-p", str(self.port), "-U", "postgres",
+             "-d", db, "-v", "ON_ERROR_STOP=1", "-tAc", sql]
+        )  # fmt: skip
         if proc.returncode != 0:
-            raise HarnessError(f"postgres: psql failed for {sql!r}: {proc.stderr}")
+            raise HarnessError(
+                f"postgres on port {self.port}: psql failed for {sql!r}: {proc.stderr.strip()}"
+            )
         return proc.stdout.strip()
 
     def _ready(self) -> bool:
         proc = self._as_user(
-            [str(PG_BIN / "pg_isready"), "-h", self.host, "-p", str(self.port), "-q"]
+            [str(PG_BIN / "pg_isready"), "-h", self.host, "-p", str(self.port), "-q", "-t", "2"]
         )
         return proc.returncode == 0
 
-    def start(self) -> PostgresServer:
-        super().start()
+    def _after_start(self) -> None:
         if self.psql(f"SELECT 1 FROM pg_roles WHERE rolname = '{USER}'") != "1":
             self.psql(f"CREATE ROLE {USER} LOGIN PASSWORD '{PASSWORD}' CREATEDB")
         if self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DB}'") != "1":
             self.psql(f"CREATE DATABASE {DB} OWNER {USER}")
+
+    def start(self) -> PostgresServer:
+        super().start()
         return self

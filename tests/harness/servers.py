@@ -2,10 +2,19 @@
 
     python -m tests.harness.servers start|stop|status [kafka|mosquitto|postgres|all]
 
+(each prints the server's url and version; ``status`` exits 3 when one is stopped.)
+
 ``ensure_kafka()``, ``ensure_mosquitto()`` and ``ensure_postgres()`` return the shared
-default instances (started when needed). Fault tests make PRIVATE instances on other
-ports with the classes (``KafkaServer(port=29092)``, ``MosquittoServer(port=21883)``,
-``PostgresServer(port=25432)``) so they never disturb the shared ones.
+default instances (started when needed, reused when already running):
+
+    kafka      kafka://127.0.0.1:19092      (KRaft controller on 19093)
+    mosquitto  mqtt://127.0.0.1:11883
+    postgres   postgresql://fednids:fednids@127.0.0.1:15432/fednids
+
+Fault tests make PRIVATE instances on other ports with the classes
+(``KafkaServer(port=29092)``, ``MosquittoServer(port=21883, extra_config=...)``,
+``PostgresServer(port=25432)``) so they never disturb the shared ones. State and logs
+live in ``<repo>/.cache/servers/<name>-<port>/`` (``FEDNIDS_CACHE_DIR`` moves ``.cache``).
 """
 
 from __future__ import annotations
@@ -15,11 +24,12 @@ import sys
 import time
 
 from tests.harness.base import HarnessError, Server
-from tests.harness.kafka import KafkaServer
+from tests.harness.kafka import KafkaServer, kafka_metadata
 from tests.harness.mosquitto import MosquittoServer
 from tests.harness.postgres import PostgresServer
 
 __all__ = [
+    "DEFAULT_PORTS",
     "HarnessError",
     "KafkaServer",
     "MosquittoServer",
@@ -29,12 +39,14 @@ __all__ = [
     "ensure_kafka",
     "ensure_mosquitto",
     "ensure_postgres",
+    "kafka_metadata",
 ]
 
 DEFAULT_PORTS = {"kafka": 19092, "mosquitto": 11883, "postgres": 15432}
 
 
 def default_servers() -> dict[str, Server]:
+    """New handles on the three shared instances (nothing is started)."""
     return {
         "kafka": KafkaServer(DEFAULT_PORTS["kafka"]),
         "mosquitto": MosquittoServer(DEFAULT_PORTS["mosquitto"]),
@@ -80,11 +92,17 @@ def main(argv: list[str] | None = None) -> int:
             if args.action == "start":
                 _ensure(s)
             elif args.action == "stop":
+                was = s.pid() is not None
                 s.stop()
-                print(f"harness: {s.name} stopped")
+                print(f"harness: {s.name} {s.url} {'stopped' if was else 'was not running'}")
             else:
-                state = "running" if s.is_running() else "stopped"
-                print(f"harness: {s.name} {s.url} {state} — {s.version()} (log {s.log_path})")
+                running = s.is_running()
+                if not running:
+                    rc = 3
+                print(
+                    f"harness: {s.name} {s.url} {'running' if running else 'stopped'}"
+                    f" — {s.version()} (log {s.log_path})"
+                )
         except HarnessError as exc:
             print(f"harness: {exc}", file=sys.stderr)
             rc = 1

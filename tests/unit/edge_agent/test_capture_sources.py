@@ -9,7 +9,6 @@ import pytest
 
 from edge_agent.capture import CaptureError, ParseStats, open_source, parse_frame, write_pcap
 from edge_agent.capture.packet import LT_ETHERNET, LT_LINUX_SLL, LT_RAW
-from edge_agent.capture.sim import ATTACKS, SimConfig, simulate
 from tests.unit.edge_agent.fixtures import golden_frames
 
 
@@ -125,29 +124,6 @@ def test_corrupt_records_in_a_file_never_raise(tmp_path):
         list(open_source(f"pcap:{tmp_path / f'c{i}.pcap'}"))
 
 
-def test_simulator_is_deterministic_and_labels_every_attack():
-    a = simulate(SimConfig(scenario="mixed", seed=3, duration=200))
-    b = simulate(SimConfig(scenario="mixed", seed=3, duration=200))
-    assert a.frames == b.frames
-    assert {f[3] for f in a.frames} >= {"benign", *[x for x in ATTACKS if x != "cnc_beaconing"]}
-    assert simulate(SimConfig(scenario="mixed", seed=4, duration=200)).frames != a.frames
-
-
-def test_mirai_spread_records_infections_between_lan_hosts():
-    sim = simulate(SimConfig(scenario="mirai_scan_spread", seed=3, duration=300, hosts=20))
-    assert len(sim.infections) >= 2
-    lan = {f"10.0.0.{10 + i}" for i in range(20)}
-    assert all(victim in lan for _, _, victim in sim.infections)
-    assert all(att in lan for _, att, _ in sim.infections[1:])  # spread from infected hosts
-
-
-def test_sim_source_options_are_parsed():
-    src = open_source("sim:benign?seed=9&hosts=4&duration=30")
-    assert src.config.hosts == 4 and src.config.duration == 30.0  # type: ignore[attr-defined]
-    with pytest.raises(CaptureError):
-        open_source("sim:benign?hosts=many")
-
-
 def test_live_capture_without_permission_names_the_fix(monkeypatch):
     import scapy.arch  # noqa: F401
     from scapy.config import conf
@@ -158,3 +134,33 @@ def test_live_capture_without_permission_names_the_fix(monkeypatch):
     monkeypatch.setattr(conf, "L2listen", refuse)
     with pytest.raises(CaptureError, match="CAP_NET_RAW"):
         open_source("live:eth0")
+
+
+def test_live_filter_without_libpcap_names_the_fix(monkeypatch):
+    import scapy.arch  # noqa: F401
+    from scapy.config import conf
+
+    def no_libpcap(*_a, **_k):
+        raise ImportError("libpcap is not available. Cannot compile filter !")
+
+    monkeypatch.setattr(conf, "L2listen", no_libpcap)
+    with pytest.raises(CaptureError, match=r"libpcap0\.8"):
+        open_source("live:eth0?filter=tcp port 22")
+
+
+def test_live_capture_on_a_missing_interface_is_a_clear_error():
+    with pytest.raises(CaptureError, match="nope0"):
+        open_source("live:nope0")
+
+
+def test_pcap_replay_with_a_labels_file(tmp_path):
+    frames = golden_frames()[:4]
+    write_pcap(tmp_path / "l.pcap", frames)
+    (tmp_path / "l.csv").write_text(
+        "index,label,attack\n0,0,\n1,1,synflood\n2,0,benign\n3,1,synflood\n"
+    )
+    src = open_source(f"pcap:{tmp_path / 'l.pcap'}?labels={tmp_path / 'l.csv'}")
+    assert [p.label for p in src] == ["benign", "synflood", "benign", "synflood"]
+    (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(CaptureError, match="index,label,attack"):
+        open_source(f"pcap:{tmp_path / 'l.pcap'}?labels={tmp_path / 'bad.csv'}")

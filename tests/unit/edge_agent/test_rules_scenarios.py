@@ -37,9 +37,9 @@ def test_rule_fires_on_its_scenario(scenario, rule):
     assert any(a.rule_id == rule for a in anomalies)
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_rules_stay_quiet_on_benign_traffic(seed):
-    engine, anomalies = _run(f"sim:benign?seed={seed}&duration=300&hosts=20")
+@pytest.mark.parametrize(("seed", "hosts"), [(1, 20), (2, 20), (3, 80)])
+def test_rules_stay_quiet_on_benign_traffic(seed, hosts):
+    engine, anomalies = _run(f"sim:benign?seed={seed}&duration=300&hosts={hosts}")
     assert dict(engine.hits) == {}
     assert anomalies == []
 
@@ -105,3 +105,23 @@ def test_user_rules_override_shipped_ones(tmp_path):
     engine = RuleEngine(path)
     assert [r.severity for r in engine.flow_rules if r.id == "syn_flood"] == ["low"]
     assert len([r for r in engine.flow_rules if r.id == "syn_flood"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("probe_flags", "rule"),
+    [(0x00, "tcp_null_scan"), (0x01, "tcp_fin_xmas_scan"), (0x29, "tcp_fin_xmas_scan")],
+)
+def test_flag_scans_in_the_simulated_vertical_scan(probe_flags, rule):
+    from edge_agent.capture.sim import SimConfig, simulate
+
+    spec = "port_scan_vertical?duration=120&hosts=8&seed="
+    for seed in range(1, 40):  # the simulator picks SYN, NULL, FIN or XMAS probes by seed
+        sim = simulate(SimConfig(scenario="port_scan_vertical", seed=seed, duration=120, hosts=8))
+        probes = {f[1][47] for f in sim.frames if f[3] == "port_scan_vertical"} - {0x12, 0x14}
+        if probes == {probe_flags}:
+            break
+    else:
+        pytest.fail(f"no seed gives probes with flags {probe_flags:#x}")
+    engine, anomalies = _run(f"sim:{spec}{seed}")
+    assert engine.hits[rule] > 900
+    assert {rule, "port_scan_vertical"} <= {a.rule_id for a in anomalies}

@@ -1,0 +1,163 @@
+"""Sign a model directory (``model.tflite`` + ``metadata.json``), archive it under a new
+version and announce it: retained on MQTT (``fednids/v1/model/current``: an agent that was
+offline gets it on reconnect) and on Kafka ``models`` (the ingestor records it in the store).
+
+Versions only go up: the next version is one more than the highest ever published from this
+state directory (``registry.json``), so an agent can refuse anything older than what it runs.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from contracts.codec import encode
+from contracts.errors import ContractError
+from contracts.events import ModelAnnouncement
+from contracts.signing import load_private_key, sign
+from contracts.topics import MQTT_MODEL_TOPIC, KafkaTopic
+from contracts.transports import TransportOptions, open_publisher
+from hub.errors import HubError
+
+log = logging.getLogger(__name__)
+MODEL_FILE, META_FILE, STATE_FILE = "model.tflite", "metadata.json", "registry.json"
+MAX_INLINE_BYTES = 140_000  # base64 of it stays under the announcement's payload limit
+
+
+class RegistryError(HubError):
+    """A model cannot be signed, archived or announced."""
+
+
+@dataclass(frozen=True)
+class RegistryConfig:
+    state_dir: Path
+    signing_key: Path
+    mqtt_url: str | None = None
+    mqtt_options: TransportOptions = field(default_factory=TransportOptions)
+    events_url: str | None = None
+    """Where the announcement is also published for the record (``kafka://...`` -> ``models``)."""
+    node_id: str = "hub"
+    model_name: str = "lstm-ae"
+    publish_timeout_s: float = 30.0
+
+
+class ModelRegistry:
+    def __init__(self, config: RegistryConfig) -> None:
+        self.config = config
+        self.key = load_private_key(config.signing_key)
+        config.state_dir.mkdir(parents=True, exist_ok=True)
+        self._state_path = config.state_dir / STATE_FILE
+
+    # -- state -------------------------------------------------------------------------------
+    def _state(self) -> dict[str, Any]:
+        try:
+            return dict(json.loads(self._state_path.read_text()))
+        except FileNotFoundError:
+            return {"last_version": 0, "versions": []}
+        except (OSError, ValueError) as exc:
+            raise RegistryError(f"{self._state_path}: unreadable registry state: {exc}") from exc
+
+    def _save_state(self, state: dict[str, Any]) -> None:
+        fd, tmp = tempfile.mkstemp(dir=self.config.state_dir, prefix=".registry.")
+        with os.fdopen(fd, "w") as f:
+            json.dump(state, f, indent=2)
+        os.replace(tmp, self._state_path)
+
+    @property
+    def last_version(self) -> int:
+        return int(self._state()["last_version"])
+
+    def version_dir(self, version: int) -> Path:
+        return self.config.state_dir / "versions" / str(version)
+
+    # -- publish -----------------------------------------------------------------------------
+    def build(
+        self, model_dir: Path, version: int | None = None, floor: int = 0
+    ) -> ModelAnnouncement:
+        """Archive ``model_dir`` as the next version (above ``floor``, e.g. the version the
+        fleet already runs) and return its signed announcement."""
+        try:
+            blob = (model_dir / MODEL_FILE).read_bytes()
+            meta = json.loads((model_dir / META_FILE).read_text())
+        except (OSError, ValueError) as exc:
+            raise RegistryError(f"{model_dir}: cannot read the model to publish: {exc}") from exc
+        if len(blob) > MAX_INLINE_BYTES:
+            raise RegistryError(f"{model_dir}: {len(blob)} bytes is too large to announce inline")
+        digest = hashlib.sha256(blob).hexdigest()
+        if meta.get("sha256") != digest:
+            raise RegistryError(f"{model_dir}: model.tflite does not match its metadata's sha256")
+        state = self._state()
+        version = version or max(int(state["last_version"]), floor) + 1
+        if version <= int(state["last_version"]):
+            raise RegistryError(
+                f"version {version} is not newer than the last published ({state['last_version']})"
+            )
+        meta = meta | {"version": version, "model_name": self.config.model_name}
+        out = self.version_dir(version)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / MODEL_FILE).write_bytes(blob)
+        (out / META_FILE).write_text(json.dumps(meta, indent=2))
+        unsigned = ModelAnnouncement(
+            node_id=self.config.node_id,
+            model_name=self.config.model_name,
+            version=version,
+            sha256=digest,
+            size_bytes=len(blob),
+            payload_b64=base64.b64encode(blob).decode(),
+            metadata=meta,
+            key_id="",
+            signature_b64="",
+        )
+        ann = sign(unsigned, self.key)
+        state["last_version"] = version
+        state["versions"] = [*state.get("versions", []), {"version": version, "sha256": digest}]
+        self._save_state(state)
+        return ann
+
+    def announce(self, ann: ModelAnnouncement) -> None:
+        """Publish retained on MQTT and on the events URL; waits for the brokers' acks."""
+        payload = encode(ann)
+        targets = []
+        if self.config.mqtt_url:
+            targets.append((self.config.mqtt_url, MQTT_MODEL_TOPIC, True))
+        if self.config.events_url:
+            targets.append((self.config.events_url, KafkaTopic.MODELS.value, False))
+        for url, topic, retain in targets:
+            errors: list[str] = []
+            try:
+                pub = open_publisher(url, self.config.mqtt_options if retain else None)
+                try:
+                    pub.publish(
+                        topic,
+                        payload,
+                        key=self.config.model_name.encode(),
+                        on_delivery=lambda err, errors=errors: (
+                            errors.append(str(err))  # type: ignore[misc]
+                            if err
+                            else None
+                        ),
+                        retain=retain,
+                    )
+                    pending = pub.flush(self.config.publish_timeout_s)
+                finally:
+                    pub.close()
+            except ContractError as exc:
+                raise RegistryError(f"announcing v{ann.version} on {url} failed: {exc}") from exc
+            if pending or errors:
+                raise RegistryError(
+                    f"announcing v{ann.version} on {url}: not confirmed ({pending} pending, "
+                    f"errors {errors})"
+                )
+            log.info("registry: %s v%s announced on %s %s", ann.model_name, ann.version, url, topic)
+
+    def publish(self, model_dir: Path, floor: int = 0) -> ModelAnnouncement:
+        ann = self.build(model_dir, floor=floor)
+        self.announce(ann)
+        return ann
