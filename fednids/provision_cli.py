@@ -38,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--templates", type=Path, default=None, help="firmware_configs directory")
     p.add_argument("--force", action="store_true", help="overwrite an existing bundle")
     p.set_defaults(handler=_run)
+    register_hub(sub)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -60,6 +61,39 @@ def _run(args: argparse.Namespace) -> int:
         summary = provision(req)
     except ProvisionError as exc:
         log.error("provision: %s", exc)
+        return 2
+    print(json.dumps(summary, indent=1))
+    return 0
+
+
+def register_hub(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "provision-hub", help="hub certificates for docker-compose.yml (Mosquitto, SuperLink...)"
+    )
+    p.add_argument("--out", type=Path, required=True, help="PKI directory (FEDNIDS_PKI_DIR)")
+    p.add_argument("--ca-dir", type=Path, default=Path("fleet-ca"), help="fleet CA directory")
+    p.add_argument(
+        "--hostname",
+        dest="hostnames",
+        action="append",
+        default=[],
+        help="name or address the nodes use for the hub; repeatable",
+    )
+    p.add_argument("--sim", type=int, default=0, help="client certificates for N simulated agents")
+    p.add_argument(
+        "--chown", action="store_true", help="(root) give each folder to its container uid"
+    )
+    p.set_defaults(handler=_run_hub)
+
+
+def _run_hub(args: argparse.Namespace) -> int:
+    from fednids.fleet_ca import ProvisionError
+    from fednids.provision_hub import provision_hub
+
+    try:
+        summary = provision_hub(args.out, args.ca_dir, args.hostnames, args.sim, args.chown)
+    except ProvisionError as exc:
+        log.error("provision-hub: %s", exc)
         return 2
     print(json.dumps(summary, indent=1))
     return 0

@@ -170,3 +170,29 @@ def test_cli_writes_the_bundle_and_exits_2_on_a_bad_node_id(tmp_path, capsys):
         ]
     )
     assert rc == 2 and not (tmp_path / "c").exists()
+
+
+def test_provision_hub_lays_out_one_folder_per_container(tmp_path):
+    from fednids.provision_hub import provision_hub
+
+    summary = provision_hub(tmp_path / "pki", tmp_path / "ca", ["hub.example", "10.0.0.2"], sim=3)
+    pki = tmp_path / "pki"
+    assert summary["folders"] == sorted(
+        ["bridge", "hub", "mosquitto", "sim-1", "sim-2", "sim-3", "superlink"]
+    )
+    ca = x509.load_pem_x509_certificate((tmp_path / "ca" / "ca.crt").read_bytes())
+    server = x509.load_pem_x509_certificate((pki / "mosquitto" / "server.crt").read_bytes())
+    server.verify_directly_issued_by(ca)
+    san = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert {"hub.example", "mosquitto", "localhost"} <= set(san.get_values_for_type(x509.DNSName))
+    for folder, cn in (("bridge", "bridge"), ("hub", "hub"), ("sim-2", "sim-2")):
+        c = x509.load_pem_x509_certificate((pki / folder / "client.crt").read_bytes())
+        assert c.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == cn
+        assert _mode(pki / folder / "client.key") == 0o600
+        assert sorted(p.name for p in (pki / folder).iterdir()) == [
+            "ca.crt",
+            "client.crt",
+            "client.key",
+        ]
+    with pytest.raises(ProvisionError, match="hostname"):
+        provision_hub(tmp_path / "pki2", tmp_path / "ca", [])
