@@ -29,5 +29,6 @@ for r in 1000 5000 10000; do run e2e_latency --rate "$r" --json "$OUT/e2e_latenc
 run hub_services --json "$OUT/hub_services.json"
 run predictor_eval --json "$OUT/predictor_eval.json"
 run fl_rounds --json "$OUT/fl_rounds.json"
+run arm64_emulation --json "$OUT/arm64_emulation.json"
 echo "bench: results in $OUT"
 exit $status

@@ -172,9 +172,7 @@ def test_agent_on_aarch64_replays_a_capture_into_the_real_mosquitto(
 ):
     # prepare: a small capture from the simulator, and the flows x86 finds in it
     pcap = tmp_path / "replay.pcap"
-    frames = simulate(
-        SimConfig(scenario="port_scan_vertical", seed=33, hosts=4, duration=30)
-    ).frames
+    frames = simulate(SimConfig(scenario="ssh_bruteforce", seed=33, hosts=4, duration=60)).frames
     write_pcap(pcap, frames)
     pipe = Pipeline("x86", [RuleEngine(None), LstmDetector.load(MODEL)])
     x86 = Counter(e.kind for p in open_source(f"pcap:{pcap}") for e in pipe.feed(p))
@@ -219,6 +217,7 @@ def test_agent_on_aarch64_replays_a_capture_into_the_real_mosquitto(
     assert result["flows"] == x86["flow"] > 0
     assert got["flow"] == x86["flow"]
     assert got["anomaly"] == result["anomalies"] > 0
-    assert abs(result["anomalies"] - x86["anomaly"]) <= 0.01 * x86["anomaly"]
+    # the same detectors find the same anomalies (one verdict may flip right at the threshold)
+    assert abs(result["anomalies"] - x86["anomaly"]) <= max(1, 0.01 * x86["anomaly"])
     assert sum(got.values()) <= result["acked_events"]  # acked rows include any re-sends
     assert got["status"] >= 2  # startup and shutdown at least
