@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -27,10 +28,18 @@ ARM = ROOT / "tests" / "arm"
 TESTS = "tests/integration/arm"
 
 
-def _timed(cmd: list[str], env: dict[str, str]) -> float:
+CPU: dict[str, float] = {}
+
+
+def _timed(cmd: list[str], env: dict[str, str], name: str) -> float:
+    """Wall seconds of ``cmd``; its CPU seconds (user + system, children) go to ``CPU``."""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     subprocess.run(cmd, cwd=ROOT, env=env, check=True)
-    return time.monotonic() - t0
+    wall = time.monotonic() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU[name] = round(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime, 1)
+    return wall
 
 
 def _du(path: Path) -> int:
@@ -46,10 +55,10 @@ def main() -> int:
     env = {**os.environ, "ARM64_DIR": str(base), "ARM64_HOST_PYTHON": sys.executable}
     pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", TESTS]
     try:
-        setup_cold = _timed(["bash", str(ARM / "setup-sysroot.sh")], env)
-        tests_first = _timed(pytest, env)
-        setup_warm = _timed(["bash", str(ARM / "setup-sysroot.sh")], env)
-        tests_warm = _timed(pytest, env)
+        setup_cold = _timed(["bash", str(ARM / "setup-sysroot.sh")], env, "setup_cold")
+        tests_first = _timed(pytest, env, "tests_after_cold_setup")
+        setup_warm = _timed(["bash", str(ARM / "setup-sysroot.sh")], env, "setup_warm")
+        tests_warm = _timed(pytest, env, "tests_warm")
         out = subprocess.run(
             [
                 "bash",
@@ -84,6 +93,8 @@ def main() -> int:
             "setup_warm": round(setup_warm, 1),
             "tests_warm": round(tests_warm, 1),
         },
+        "cpu_seconds": CPU,
+        "load_average_1m_at_end": round(os.getloadavg()[0], 1),
         "disk": sizes,
         "edge_footprint": footprint,
     }
