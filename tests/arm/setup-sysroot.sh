@@ -69,6 +69,11 @@ done
 [ "$(uname -m)" = x86_64 ] || log "warning: host is $(uname -m), not x86_64 (untested)"
 [ -r "$KEYRING" ] || die "$KEYRING missing: apt-get install debian-archive-keyring"
 mkdir -p "$ARM64_DIR" "$CACHE"
+# one setup at a time per folder (parallel test sessions share ~/.cache/fednids/arm64)
+if command -v flock >/dev/null; then
+  exec 9>"$ARM64_DIR/.setup.lock"
+  flock -w 1800 9 || die "another setup holds $ARM64_DIR/.setup.lock"
+fi
 
 # ---- private apt: apt_priv <name> <arch> <sources.list text> <apt-get args...> ---------------
 apt_priv() {
