@@ -28,7 +28,8 @@ from edge_agent.detectors.lstm import LstmDetector, load_model
 from edge_agent.pipeline import Pipeline
 from edge_agent.rules import RuleEngine
 
-pytestmark = pytest.mark.integration
+# the first test also pays for a cold setup (about 1.5-3 min, downloads included)
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 
 ROOT = Path(__file__).resolve().parents[3]
 ARM = ROOT / "tests" / "arm"
