@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bridge.mqtt_security import MqttSecurity, listener_fragment, render_acl
 from contracts import FLOW_FEATURES, decode_batch
 from contracts.transports import TransportOptions, open_subscriber
 from edge_agent.capture import open_source, write_pcap
@@ -27,6 +28,9 @@ from edge_agent.capture.sim import SimConfig, simulate
 from edge_agent.detectors.lstm import LstmDetector, load_model
 from edge_agent.pipeline import Pipeline
 from edge_agent.rules import RuleEngine
+from fednids.provision import ProvisionRequest, provision
+from fednids.provision_hub import provision_hub
+from tests.harness.servers import MosquittoServer
 
 # the first test also pays for a cold setup (about 1.5-3 min, downloads included)
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
@@ -34,6 +38,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 ROOT = Path(__file__).resolve().parents[3]
 ARM = ROOT / "tests" / "arm"
 MODEL = ROOT / "models" / "artifacts" / "lstm-ae"
+TLS_PORT = 22095
 SCORE_TOLERANCE = 0.02  # relative; int8 kernels may round one quantum apart on NEON vs AVX
 
 
@@ -138,13 +143,14 @@ def test_tflite_detector_scores_match_x86_on_the_shipped_model(arm64, tmp_path):
 class _Collector:
     """QoS 1 subscriber on the real broker counting distinct events per kind for one node."""
 
-    def __init__(self, url: str, node: str) -> None:
+    def __init__(self, url: str, node: str, options: TransportOptions | None = None) -> None:
         self.kinds: dict[uuid.UUID, str] = {}
         self.sub = open_subscriber(
             url,
             [f"fednids/v1/{node}/+"],
             group="",
-            options=TransportOptions(client_id=f"arm-collector-{node}", clean_start=True),
+            options=options
+            or TransportOptions(client_id=f"arm-collector-{node}", clean_start=True),
         )
         self.sub.wait_subscribed(15)  # type: ignore[attr-defined]
         self._stop = threading.Event()
@@ -222,3 +228,70 @@ def test_agent_on_aarch64_replays_a_capture_into_the_real_mosquitto(
     assert abs(result["anomalies"] - x86["anomaly"]) <= max(1, 0.01 * x86["anomaly"])
     assert sum(got.values()) <= result["acked_events"]  # acked rows include any re-sends
     assert got["status"] >= 2  # startup and shutdown at least
+
+
+@pytest.fixture(scope="module")
+def tls_broker(tmp_path_factory):
+    """A private Mosquitto with the bridge's mTLS + ACL config and the provisioned hub PKI."""
+    d = tmp_path_factory.mktemp("arm-tls")
+    provision_hub(d / "pki", d / "ca", ["localhost"])
+    provision(ProvisionRequest("arm-pi-tls", d / "node", d / "ca"))
+    m = d / "pki" / "mosquitto"
+    sec = MqttSecurity(
+        m / "ca.crt",
+        m / "server.crt",
+        m / "server.key",
+        d / "data",
+        port=TLS_PORT,
+        bind="127.0.0.1",
+    )
+    (d / "acl").write_text(render_acl(sec))
+    server = MosquittoServer(port=TLS_PORT - 1, extra_config=listener_fragment(sec, d / "acl"))
+    server.start()
+    yield d
+    server.stop()
+
+
+def test_agent_on_aarch64_talks_mutual_tls_with_its_provisioned_bundle(arm64, tls_broker, tmp_path):
+    # prepare: the node's bundle from `fednids provision`, the bridge's certificate to listen
+    pcap = tmp_path / "benign.pcap"
+    write_pcap(pcap, simulate(SimConfig(scenario="benign", seed=5, hosts=4, duration=30)).frames)
+    pipe = Pipeline("x86")
+    flows = sum(e.kind == "flow" for p in open_source(f"pcap:{pcap}") for e in pipe.feed(p))
+    flows += sum(e.kind == "flow" for e in pipe.close())
+    b = tls_broker / "pki" / "bridge"
+    url = f"mqtts://localhost:{TLS_PORT}"
+    collector = _Collector(
+        url,
+        "arm-pi-tls",
+        TransportOptions(
+            client_id="arm-tls-collector",
+            ca_file=b / "ca.crt",
+            cert_file=b / "client.crt",
+            key_file=b / "client.key",
+            clean_start=True,
+        ),
+    )
+    certs = tls_broker / "node" / "certs"
+    try:
+        # execute: settings as the Pi gets them (FEDNIDS_AGENT_* from the bundle), paths local
+        env = {
+            "FEDNIDS_AGENT_NODE_ID": "arm-pi-tls",
+            "FEDNIDS_AGENT_MQTT_URL": url,
+            "FEDNIDS_AGENT_CA_FILE": str(certs / "ca.crt"),
+            "FEDNIDS_AGENT_CERT_FILE": str(certs / "node.crt"),
+            "FEDNIDS_AGENT_KEY_FILE": str(certs / "node.key"),
+            "FEDNIDS_AGENT_OUTBOX_PATH": str(tmp_path / "outbox.db"),
+            "FEDNIDS_AGENT_SOURCE": f"pcap:{pcap}",
+        }
+        proc = run_arm(["-m", "fednids", "agent", "run"], timeout=600, env=env)
+        assert proc.returncode == 0, proc.stderr[-4000:]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and collector.counts()["flow"] < flows:
+            time.sleep(0.2)
+        got = collector.counts()
+    finally:
+        collector.close()
+    # assert
+    assert got["flow"] == flows > 0
+    assert got["status"] >= 2
