@@ -97,10 +97,29 @@ def _flow(rng: np.random.Generator, i: int, attack: bool, src: str | None = None
     )
 
 
-def _vote(f: FlowRecord) -> AnomalyEvent:
+def _attack_pool(n: int = 600) -> list[tuple[np.ndarray, list[str]]]:
+    """Attack flows of the edge simulator (SYN/UDP floods, scans, brute force, botnet...)
+    with the edge detectors' real votes on them: features + the detectors that voted."""
+    from models.classifier import VOTES
+    from models.dataset import labelled_flows
+
+    x, votes, families = labelled_flows(range(900, 902), per_family=n // 5, duration=300.0)
+    rows = [i for i, fam in enumerate(families) if fam != "benign"]
+    edge = ("rules", "lstm", "novelty")  # the hub's iforest votes by itself
+    return [(x[i], [v for k, v in enumerate(VOTES) if votes[i, k] > 0 and v in edge]) for i in rows]
+
+
+def _sim_attack(pool: list[tuple[np.ndarray, list[str]]], k: int, i: int, src: str):  # type: ignore[no-untyped-def]
+    feats, voters = pool[k % len(pool)]
+    f = _flow(np.random.default_rng(k), i, True, src=src)
+    f = f.model_copy(update={"features": [float(v) for v in feats]})
+    return f, [_vote(f, d) for d in (voters or ["rules"])]
+
+
+def _vote(f: FlowRecord, detector: str = "lstm") -> AnomalyEvent:
     return AnomalyEvent(
         node_id=f.node_id,
-        detector="lstm",
+        detector=detector,  # type: ignore[arg-type]
         score=1.0,
         threshold=0.5,
         severity="low",
@@ -274,7 +293,9 @@ def main() -> int:
         res["publish_seconds"] = round(t_pub, 2)
         res["through_seconds"] = round(dt, 2)
         print("throughput", res, flush=True)
-        # latency
+        # latency, with attack flows the edge simulator made (features + the edge's real votes)
+        pool = _attack_pool()
+        res["attack_pool"] = f"{len(pool)} simulator attack flows with their edge votes"
         sent: dict[str, float] = {}
         lat: list[float] = []
         stop = threading.Event()
@@ -303,9 +324,10 @@ def main() -> int:
             if tick >= next_attack:
                 n_attacks += 1
                 src = f"172.16.{n_attacks // 250}.{n_attacks % 250 + 1}"
-                f = _flow(rng, i, True, src=src)
+                f, votes = _sim_attack(pool, n_attacks, i, src)
                 sent[src] = time.time()
-                pub.publish("anomalies", encode(_vote(f)), key=f.node_id.encode())
+                for v in votes:
+                    pub.publish("anomalies", encode(v), key=f.node_id.encode())
                 pub.publish("network_data", encode(f), key=f.node_id.encode())
                 next_attack += 0.05
             pub.poll(0)

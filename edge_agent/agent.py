@@ -121,10 +121,12 @@ class Agent:
         if self.updater is None:
             return None
         opts = mqtt_options(self.settings)
+        in_process = self.settings.mqtt_url.startswith("memory://")
         sub = open_subscriber(
             self.settings.mqtt_url,
             [MQTT_MODEL_TOPIC],
-            group="",  # not shared: every node gets the retained announcement
+            # not shared: every node gets the retained announcement (memory:// keys by group)
+            group=f"agent-{self.node_id}-models" if in_process else "",
             options=TransportOptions(
                 client_id=f"agent-{self.node_id}-models",
                 ca_file=opts.ca_file,

@@ -55,6 +55,10 @@ class DemoConfig:
     """Stop the last sensor abruptly after this many seconds (its last will marks it offline)."""
     speed: float = 1.0
     state_dir: Path | None = None
+    fl_rounds: int = 3
+    """Federated rounds on a local Flower federation of the sensors (0: none)."""
+    fl_after: float = 40.0
+    """Seconds of traffic the sensors collect before the federation starts."""
 
 
 class Demo:
@@ -112,11 +116,29 @@ class Demo:
                     open_publisher(cfg.transport),
                 )
             )
+        self.federation = None
+        self.model_pub: Path | None = None
+        if cfg.fl_rounds > 0:
+            from contracts.signing import generate_keypair
+            from fednids.demo_fl import DemoFederation
+
+            key, self.model_pub = generate_keypair(self.dir / "signing")
+            self.federation = DemoFederation(
+                self.dir / "fl",
+                {f"sensor-{i + 1}": self._flow_store(f"sensor-{i + 1}") for i in range(cfg.nodes)},
+                key,
+                cfg.transport,
+                rounds=cfg.fl_rounds,
+                start_after_s=cfg.fl_after,
+            )
         self.alerting = ServiceRuntime(
             alerting,
             open_subscriber(cfg.transport, list(alerting.inputs), alerting.name),
             open_publisher(cfg.transport),
         )
+
+    def _flow_store(self, node: str) -> Path:
+        return self.dir / f"{node}.flows.db"
 
     def tokens(self) -> tuple[str, str]:
         stamp = int(time.time())
@@ -150,6 +172,9 @@ class Demo:
                 model_dir=DEFAULT_MODEL if (DEFAULT_MODEL / "model.tflite").is_file() else None,
                 heartbeat_s=5.0,
                 status_interval_s=30.0,
+                flow_store_path=self._flow_store(node) if self.federation else None,
+                model_public_keys=[self.model_pub] if self.model_pub else [],
+                models_root=self.dir / f"{node}.models",
             )
             agent = Agent(settings, publisher=open_publisher(self.cfg.transport))
             stop = threading.Event()
@@ -158,6 +183,8 @@ class Demo:
             self._spawn(node, agent.run, stop, 10.0, True)
         if self.cfg.offline_after is not None:
             self._spawn("offline", self._take_offline, self.cfg.offline_after)
+        if self.federation is not None:
+            self._spawn("federation", self.federation.run)
 
     def _loop(self, step, *args) -> None:  # type: ignore[no-untyped-def]
         while not self.stop.is_set():
@@ -184,9 +211,12 @@ class Demo:
             f"sensors {len(self.agents)} | packets {sum(x['packets'] for x in c)} | flows {sum(x['flows'] for x in c)}"
             f" | anomalies {sum(x['anomalies'] for x in c)} | bridged {self.bridge.acked} msgs"
             f" | alerts {self.alerting.produced} | stored {self.ingestor.stored} | live listeners {self.bus.listeners()}"
+            + (f" | {self.federation.status()}" if self.federation else "")
         )
 
     def shutdown(self) -> None:
+        if self.federation is not None:
+            self.federation.stop()
         for s in self._agent_stops:
             s.set()
         time.sleep(0.5)

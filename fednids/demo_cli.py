@@ -27,6 +27,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--offline-after", type=float, help="take the last sensor offline after S seconds"
     )
     p.add_argument("--state-dir", type=Path)
+    p.add_argument(
+        "--fl-rounds", type=int, default=3, help="federated DP rounds of the sensors (0: none)"
+    )
+    p.add_argument(
+        "--fl-after", type=float, default=40.0, help="seconds of traffic before the federation"
+    )
     p.set_defaults(handler=_run)
 
 
@@ -44,5 +50,7 @@ def _run(args: argparse.Namespace) -> int:
             offline_after=args.offline_after,
             speed=args.speed,
             state_dir=args.state_dir,
+            fl_rounds=args.fl_rounds,
+            fl_after=args.fl_after,
         )
     )

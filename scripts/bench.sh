@@ -28,7 +28,7 @@ run ingest_rate --json "$OUT/ingest_rate.json"
 for r in 1000 5000 10000; do run e2e_latency --rate "$r" --json "$OUT/e2e_latency_$r.json"; done
 run hub_services --json "$OUT/hub_services.json"
 run predictor_eval --json "$OUT/predictor_eval.json"
-run fl_rounds --json "$OUT/fl_rounds.json"
+[ -f "$REPLAY_PCAP" ] && run fl_rounds --pcap "$REPLAY_PCAP" --labels "$REPLAY_LABELS" --train-packets 22472 --json "$OUT/fl_rounds.json"
 run arm64_emulation --json "$OUT/arm64_emulation.json"
 echo "bench: results in $OUT"
 exit $status

@@ -49,7 +49,7 @@ def fit_config(cfg: dict[str, Any]) -> FitConfig:
     )
 
 
-def _node(context: Context) -> tuple[str, str, Path, float | None]:
+def node_settings(context: Context) -> tuple[str, str, Path, float | None]:
     nc = context.node_config
     node_id = str(nc.get("node-id", f"node-{context.node_id}"))
     state = Path(str(nc.get("state-dir", f"/var/lib/fednids/fl/{node_id}")))
@@ -69,7 +69,7 @@ def _windows(
 def train(msg: Message, context: Context) -> Message:
     cfg, weights = _parts(msg)
     fc = fit_config(cfg)
-    node_id, data, state, budget = _node(context)
+    node_id, data, state, budget = node_settings(context)
     train_w, _ = _windows(cfg, fc, data, state)
     accountant = (
         PersistentAccountant(
@@ -113,7 +113,7 @@ def train(msg: Message, context: Context) -> Message:
 def evaluate_fn(msg: Message, context: Context) -> Message:
     cfg, weights = _parts(msg)
     fc = fit_config(cfg)
-    node_id, data, state, _ = _node(context)
+    node_id, data, state, _ = node_settings(context)
     _, held = _windows(cfg, fc, data, state)
     loss, q995 = evaluate(weights, held, fc)
     content = RecordDict(

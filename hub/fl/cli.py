@@ -39,6 +39,7 @@ def register_services(hsub: argparse._SubParsersAction) -> None:  # type: ignore
     fr.add_argument(
         "--run-config", default="", help='overrides, e.g. "num-rounds=5 target-epsilon=3.0"'
     )
+    fr.add_argument("--secagg", action="store_true", help="SecAgg+ (needs >= 3 nodes)")
     fr.set_defaults(handler=_fl_run)
 
 
@@ -84,7 +85,8 @@ def _publish_model(args: argparse.Namespace) -> int:
 
 def _fl_run(args: argparse.Namespace) -> int:
     env = dict(os.environ, FLWR_TELEMETRY_ENABLED="0")
-    cmd = [str(Path(sys.executable).with_name("flwr")), "run", str(APP_DIR), args.superlink]
+    app = APP_DIR.with_name("app_secagg") if args.secagg else APP_DIR
+    cmd = [str(Path(sys.executable).with_name("flwr")), "run", str(app), args.superlink]
     if args.run_config:
         cmd += ["--run-config", args.run_config]
     cmd.append("--stream")

@@ -1,5 +1,6 @@
 """FL events (``contracts.FLEvent``) published to ``fl_events`` by the ServerApp: one per
-client reply (fit or budget exhausted) and one per round from the server."""
+client reply (fit or budget exhausted) and one per round from the server. The URL is a
+transport URL (``kafka://...``) or ``jsonl:PATH`` (appended lines, for the embedded demo)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ class FLEventSink:
         self._pub: Publisher | None = None
 
     def _publisher(self) -> Publisher | None:
-        if self._pub is None and self.url:
+        if self._pub is None and self.url and not self.url.startswith("jsonl:"):
             try:
                 self._pub = open_publisher(self.url)
             except ContractError as exc:
@@ -35,6 +36,10 @@ class FLEventSink:
 
     def emit(self, events: list[FLEvent]) -> None:
         self.sent.extend(events)
+        if self.url and self.url.startswith("jsonl:"):  # a file another process tails (demo)
+            with open(self.url.removeprefix("jsonl:"), "ab") as f:
+                f.write(b"".join(encode(ev) + b"\n" for ev in events))
+            return
         pub = self._publisher()
         if pub is None:
             return

@@ -82,7 +82,7 @@ def run_federation(grid: Grid, s: FLServerSettings) -> FLRunSummary:
     strategy = FedNidsAvg(
         sink,
         server_node=s.server_node,
-        evaluate_round=publish_due,
+        evaluate_round=publish_due if registry is not None else (lambda _rnd: False),
         fraction_train=s.fraction_train,
         fraction_evaluate=s.fraction_evaluate,
         min_train_nodes=s.min_nodes,

@@ -18,8 +18,8 @@ class FLServerSettings(BaseModel):
     fraction_train: float = Field(1.0, gt=0, le=1, alias="fraction-train")
     fraction_evaluate: float = Field(1.0, ge=0, le=1, alias="fraction-evaluate")
     round_timeout_s: float = Field(120.0, gt=0, alias="round-timeout")
-    local_epochs: int = Field(1, ge=1, alias="local-epochs")
-    batch_size: int = Field(32, ge=1, alias="batch-size")
+    local_epochs: int = Field(3, ge=1, alias="local-epochs")
+    batch_size: int = Field(64, ge=1, alias="batch-size")
     lr: float = Field(5e-3, gt=0)
     dp: bool = True
     target_epsilon: float = Field(3.0, gt=0, alias="target-epsilon")

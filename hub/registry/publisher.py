@@ -116,6 +116,7 @@ class ModelRegistry:
             signature_b64="",
         )
         ann = sign(unsigned, self.key)
+        (out / "announcement.json").write_bytes(encode(ann))  # what was announced, signed
         state["last_version"] = version
         state["versions"] = [*state.get("versions", []), {"version": version, "sha256": digest}]
         self._save_state(state)

@@ -40,6 +40,8 @@ def test_demo_runs_end_to_end(tmp_path):
             "6",
             "--state-dir",
             str(tmp_path),
+            "--fl-rounds",
+            "0",  # the federation has its own test (tests/integration/fl)
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

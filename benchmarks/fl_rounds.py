@@ -1,0 +1,276 @@
+"""Federated learning on a real deployment: round time, update size, and the accuracy the
+federated LSTM autoencoder keeps under differential privacy, against a central model.
+
+    python benchmarks/fl_rounds.py --pcap replay_bench.pcap --labels replay_bench_labels.csv \
+        --train-packets 22472 --json out.json
+
+(make the capture with ``../shared/tools/make_replay_bench.py``). Benign training data: the
+flows that ended within the first ``--train-packets`` packets, split by source host across
+three nodes (each node's own hosts). For each epsilon in ``--epsilons`` (``inf`` = no DP) a
+fresh ``flower-superlink`` + 3 ``flower-supernode`` processes (TLS, registered node keys)
+run ``--rounds`` rounds of the fednids app; the exported int8 TFLite model is then scored by
+the edge pipeline on the rest of the capture (per-packet labels, as ``edge_replay.py``).
+The central model: the same windows pooled, trained without DP for rounds x local epochs,
+exported the same way. Writes the JSON and a PNG beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+
+from contracts.events import FlowRecord  # noqa: E402
+from contracts.signing import generate_keypair  # noqa: E402
+from edge_agent.capture.packet import ParseStats, parse_frame  # noqa: E402
+from edge_agent.capture.pcap import PcapSource  # noqa: E402
+from edge_agent.flows.flow import Flow  # noqa: E402
+from edge_agent.pipeline import Pipeline  # noqa: E402
+
+NODES = 3
+
+
+def training_flows(pcap: Path, train_packets: int) -> list[FlowRecord]:
+    """Flows that ended within the first ``train_packets`` packets (as edge_replay trains)."""
+    pipe = Pipeline("fl-bench", [])
+    flows: list[FlowRecord] = []
+
+    def on_end(_flow: Flow, rec: FlowRecord) -> None:
+        flows.append(rec)
+
+    pipe.on_flow_end = on_end
+    stats = ParseStats()
+    for i, (linktype, ts, wirelen, data) in enumerate(PcapSource(pcap).frames()):
+        if i == train_packets:
+            break
+        pkt = parse_frame(data, linktype, ts, wirelen, stats)
+        if pkt is not None:
+            pipe.feed(pkt)
+    return flows
+
+
+def split_nodes(flows: list[FlowRecord], out: Path) -> list[Path]:
+    """One ``.npz`` per node: each source host's flows go to one node only."""
+    parts: list[list[FlowRecord]] = [[] for _ in range(NODES)]
+    for f in flows:
+        parts[zlib.crc32(f.src_ip.encode()) % NODES].append(f)
+    paths = []
+    for i, part in enumerate(parts):
+        p = out / f"node{i + 1}.npz"
+        np.savez(
+            p,
+            src=np.asarray([f.src_ip for f in part]),
+            end_ts=np.asarray([f.end_ts for f in part], dtype=np.float64),
+            features=np.asarray([f.features for f in part], dtype=np.float32),
+        )
+        paths.append(p)
+    return paths
+
+
+def base_model(flows: list[FlowRecord], out: Path, window: int) -> tuple[np.ndarray, np.ndarray]:
+    from models.windows import Scaler
+
+    scaler = Scaler.fit(np.asarray([f.features for f in flows], dtype=np.float32))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metadata.json").write_text(
+        json.dumps({"version": 1, "window": window, "scaler": scaler.to_json()})
+    )
+    return scaler.lo, scaler.hi
+
+
+def score(model_dir: Path, pcap: Path, labels: Path, train_packets: int) -> dict:
+    import edge_replay
+
+    res = edge_replay.run(pcap, train_packets, None, model_dir)
+    y, attacks = edge_replay.load_labels(labels)
+    sel = np.arange(len(y)) >= train_packets
+    return edge_replay.metrics(y[sel], res["lstm_scores"][sel], np.asarray(attacks)[sel])
+
+
+def federated(
+    eps: str, args: argparse.Namespace, work: Path, node_data: list[Path], base: Path, port: int
+) -> dict:
+    from tests.harness.flower import FlowerDeployment
+
+    run_dir = work / f"eps-{eps}"
+    key, _ = generate_keypair(run_dir / "keys")
+    dep = FlowerDeployment(run_dir / "flower", port=port)
+    t0 = time.perf_counter()
+    try:
+        dep.start_superlink()
+        for i, data in enumerate(node_data):
+            dep.start_supernode(f"node{i + 1}", f"npz:{data}")
+        summary_path = run_dir / "summary.json"
+        dep.run(
+            {
+                "num-rounds": args.rounds,
+                "min-nodes": NODES,
+                "local-epochs": args.local_epochs,
+                "dp": eps != "inf",
+                "target-epsilon": 1.0 if eps == "inf" else float(eps),
+                "base-model": str(base),
+                "registry-dir": str(run_dir / "registry"),
+                "signing-key": str(key),
+                "summary-path": str(summary_path),
+                "hidden": args.hidden,
+            },
+            timeout=3600,
+        )
+    finally:
+        dep.stop()
+    wall = time.perf_counter() - t0
+    summary = json.loads(summary_path.read_text())
+    version = summary["published"][-1]
+    model_dir = run_dir / "registry" / "versions" / str(version)
+    result = score(model_dir, args.pcap, args.labels, args.train_packets)
+    return {
+        "round_seconds": list(summary["round_seconds"].values()),
+        "update_bytes": summary["update_bytes"],
+        "losses": summary["losses"],
+        "epsilon_by_node": {n: v[-1] for n, v in summary["epsilons"].items()},
+        "threshold": summary["threshold"],
+        "run_wall_seconds": round(wall, 1),
+        "model_bytes": (model_dir / "model.tflite").stat().st_size,
+        **result,
+    }
+
+
+def central(args: argparse.Namespace, work: Path, node_data: list[Path], lo, hi) -> dict:  # type: ignore[no-untyped-def]
+    from edge_agent.fl.local_data import load_windows
+    from hub.fl.export import export_global
+    from models.lstm_ae import (
+        LstmConfig,
+        build_model,
+        get_weights,
+        reconstruction_errors,
+        train_epochs,
+    )
+
+    trains, helds = [], []
+    for data in node_data:  # the same train/held-out split each node uses
+        tr, he = load_windows(f"npz:{data}", lo, hi, args.window)
+        trains.append(tr)
+        helds.append(he)
+    train, held = np.concatenate(trains), np.concatenate(helds)
+    cfg = LstmConfig(
+        window=args.window,
+        features=len(lo),
+        hidden=args.hidden,
+        epochs=args.rounds * args.local_epochs,
+        batch_size=64,
+        lr=5e-3,
+    )
+    model = build_model(cfg)
+    train_epochs(model, train, cfg)
+    threshold = float(np.quantile(reconstruction_errors(model, held), 0.995))
+    out = work / "central"
+    export_global(
+        get_weights(model), args.window, args.hidden, lo, hi, threshold, out, work / "cache"
+    )
+    return {"train_windows": len(train), **score(out, args.pcap, args.labels, args.train_packets)}
+
+
+def plot(out: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    eps = list(out["auc_by_epsilon"])
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
+    ax[0].bar(eps, [out["auc_by_epsilon"][e] for e in eps], color="#4c72b0")
+    ax[0].axhline(out["central_auc"], color="#dd8452", ls="--", label="central, no DP")
+    ax[0].set_ylim(min(0.5, *out["auc_by_epsilon"].values()) - 0.02, 1.0)
+    ax[0].set_xlabel("epsilon per node (inf = no DP)")
+    ax[0].set_ylabel("ROC AUC on the replay capture")
+    ax[0].set_title("Federated LSTM-AE: AUC vs privacy")
+    ax[0].legend()
+    attacks = sorted(out["central"]["auc_per_attack"])
+    x = np.arange(len(attacks))
+    for k, e in enumerate(eps):
+        per = out["runs"][e]["auc_per_attack"]
+        ax[1].bar(x + k * 0.18, [per[a]["auc"] for a in attacks], 0.18, label=f"eps {e}")
+    ax[1].set_xticks(x + 0.27, attacks, rotation=30, ha="right", fontsize=8)
+    ax[1].set_ylabel("AUC per attack")
+    ax[1].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--pcap", type=Path, required=True)
+    ap.add_argument("--labels", type=Path, required=True)
+    ap.add_argument("--train-packets", type=int, default=22472)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--local-epochs", type=int, default=3)
+    ap.add_argument("--hidden", type=int, default=16)
+    ap.add_argument("--window", type=int, default=10)
+    ap.add_argument("--epsilons", default="1,3,8,inf")
+    ap.add_argument("--port", type=int, default=19500)
+    ap.add_argument("--json", type=Path, required=True)
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="fl-bench-") as tmp:
+        work = Path(tmp)
+        flows = training_flows(args.pcap, args.train_packets)
+        node_data = split_nodes(flows, work)
+        lo, hi = base_model(flows, work / "base", args.window)
+        runs = {}
+        for k, eps in enumerate(args.epsilons.split(",")):
+            print(f"fl_rounds: federated run at epsilon {eps} ...", file=sys.stderr, flush=True)
+            runs[eps] = federated(eps, args, work, node_data, work / "base", args.port + 100 * k)
+            print(f"fl_rounds: epsilon {eps}: AUC {runs[eps]['roc_auc']}", file=sys.stderr)
+        print("fl_rounds: central model ...", file=sys.stderr, flush=True)
+        cen = central(args, work, node_data, lo, hi)
+    all_rounds = [s for r in runs.values() for s in r["round_seconds"]]
+    out = {
+        "round_seconds": round(statistics.median(all_rounds), 2),
+        "round_seconds_all": [round(s, 2) for s in all_rounds],
+        "update_bytes": next(iter(runs.values()))["update_bytes"],
+        "auc_by_epsilon": {e: r["roc_auc"] for e, r in runs.items()},
+        "central_auc": cen["roc_auc"],
+        "gap_to_central": {e: round(cen["roc_auc"] - r["roc_auc"], 4) for e, r in runs.items()},
+        "per_attack_auc": {
+            "central": {a: v["auc"] for a, v in cen["auc_per_attack"].items()},
+            **{e: {a: v["auc"] for a, v in r["auc_per_attack"].items()} for e, r in runs.items()},
+        },
+        "runs": runs,
+        "central": cen,
+        "setup": {
+            "nodes": NODES,
+            "rounds": args.rounds,
+            "local_epochs": args.local_epochs,
+            "hidden": args.hidden,
+            "train_flows": len(flows),
+            "train_packets": args.train_packets,
+            "deployment": "flower-superlink + 3 flower-supernode processes, TLS, node auth",
+        },
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(out, indent=2) + "\n")
+    plot(out, args.json.with_suffix(".png"))
+    print(
+        json.dumps(
+            {k: out[k] for k in ("round_seconds", "update_bytes", "auc_by_epsilon", "central_auc")},
+            indent=2,
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
