@@ -9,12 +9,12 @@ EXTRAS ?= edge,edge-train,hub,train,dev
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: help install system-deps lint typecheck unit integration test demo bench dashboard schemas clean servers-start servers-stop
+.PHONY: help install system-deps lint typecheck unit integration test demo bench dashboard schemas clean servers-start servers-stop arm
 
 help:
 	@echo "make demo   - install what is needed, run the one-process demo (prints the URL)"
 	@echo "make test   - install, start real Kafka/Mosquitto/PostgreSQL/Chromium, lint, type-check, all tests"
-	@echo "make lint | typecheck | unit | integration | bench | dashboard | clean"
+	@echo "make lint | typecheck | unit | integration | arm | bench | dashboard | clean"
 
 system-deps:
 	@bash scripts/system-deps.sh
@@ -46,6 +46,10 @@ test: install lint typecheck dashboard
 
 demo: install dashboard
 	$(VENV)/bin/fednids demo --port $(PORT)
+
+# the agent on aarch64 under qemu (also part of `make test`); cache in ~/.cache/fednids/arm64
+arm: install
+	$(PY) -m pytest tests/integration/arm $(PYTEST_ARGS)
 
 bench: install
 	@bash scripts/bench.sh

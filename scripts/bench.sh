@@ -30,5 +30,6 @@ run hub_services --json "$OUT/hub_services.json"
 run predictor_eval --json "$OUT/predictor_eval.json"
 [ -f "$REPLAY_PCAP" ] && run fl_rounds --pcap "$REPLAY_PCAP" --labels "$REPLAY_LABELS" --train-packets 22472 --json "$OUT/fl_rounds.json"
 run dashboard_startup --json "$OUT/dashboard_startup.json"
+run arm64_emulation --json "$OUT/arm64_emulation.json"
 echo "bench: results in $OUT"
 exit $status

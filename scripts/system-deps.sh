@@ -9,7 +9,8 @@ command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || need+=(node
 command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
 if [ -n "${FEDNIDS_EXTRA_APT:-}" ]; then need+=(${FEDNIDS_EXTRA_APT}); fi
-for pkg in qemu-user-static iproute2 systemd cloud-init libpcap0.8; do
+# debian-archive-keyring: tests/arm fetches arm64 .debs with a private apt state (signed-by it)
+for pkg in qemu-user-static iproute2 systemd cloud-init libpcap0.8 debian-archive-keyring mosquitto-clients; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
