@@ -168,7 +168,7 @@ def central(args: argparse.Namespace, work: Path, node_data: list[Path], lo, hi)
         hidden=args.hidden,
         epochs=args.rounds * args.local_epochs,
         batch_size=64,
-        lr=5e-3,
+        lr=0.02,  # the federation's default (hub/fl/app/pyproject.toml)
     )
     model = build_model(cfg)
     train_epochs(model, train, cfg)

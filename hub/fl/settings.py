@@ -20,11 +20,11 @@ class FLServerSettings(BaseModel):
     round_timeout_s: float = Field(120.0, gt=0, alias="round-timeout")
     local_epochs: int = Field(3, ge=1, alias="local-epochs")
     batch_size: int = Field(64, ge=1, alias="batch-size")
-    lr: float = Field(5e-3, gt=0)
+    lr: float = Field(2e-2, gt=0)
     dp: bool = True
     target_epsilon: float = Field(3.0, gt=0, alias="target-epsilon")
     delta: float = Field(1e-5, gt=0, lt=1)
-    max_grad_norm: float = Field(1.0, gt=0, alias="max-grad-norm")
+    max_grad_norm: float = Field(0.1, gt=0, alias="max-grad-norm")
     hidden: int = Field(16, ge=1)
     base_model: str = Field("", alias="base-model")
     """Model dir whose scaler and window the federation uses ('' = the shipped model)."""
