@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../dashboard"
 NPM_CACHE="${FEDNIDS_NPM_CACHE:-$HOME/.cache/fednids/npm}"
 PY="${PYTHON:-}"
 if [[ -z "$PY" ]]; then
-  if [[ -x ../.venv/bin/python ]]; then PY=../.venv/bin/python; else PY=python3; fi
+  if [[ -x ../.venv/bin/python ]]; then PY="$(cd .. && pwd)/.venv/bin/python"; else PY=python3; fi
 fi
 command -v node >/dev/null || { echo "build-dashboard: node is missing (scripts/system-deps.sh installs it)" >&2; exit 1; }
 node_major=$(node -p 'process.versions.node.split(".")[0]')
