@@ -14,15 +14,6 @@ from typing import Any
 
 import numpy as np
 
-CALIBRATION_SPEC = "sim:benign?seed=901&hosts=12&duration=120&net=10.250.0"
-
-
-def calibration_windows(lo: np.ndarray, hi: np.ndarray, window: int, cache: Path) -> np.ndarray:
-    from edge_agent.fl.local_data import load_windows
-
-    train, held = load_windows(CALIBRATION_SPEC, lo, hi, window, cache_dir=cache)
-    return np.concatenate([train, held])
-
 
 def export_global(
     weights: list[np.ndarray],
@@ -35,6 +26,7 @@ def export_global(
     cache: Path,
     extra: dict[str, Any] | None = None,
 ) -> Path:
+    from models.calibration import calibration_windows
     from models.export_tflite import to_int8_tflite, write_model_dir
     from models.lstm_ae import LstmConfig, build_model, set_weights
 
