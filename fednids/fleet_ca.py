@@ -100,12 +100,15 @@ def load_or_create_ca(ca_dir: Path, name: str = "fednids fleet CA") -> tuple[Fle
     return FleetCa(cert, key, cert_path), True
 
 
-def issue_client(
-    ca: FleetCa, common_name: str, days: int = NODE_DAYS
+def _issue_leaf(
+    ca: FleetCa,
+    common_name: str,
+    usage: x509.ObjectIdentifier,
+    days: int,
+    sans: list[x509.GeneralName] | None = None,
 ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
-    """A client-auth certificate (EC P-256) for ``common_name``, signed by the fleet CA."""
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
         .issuer_name(ca.cert.subject)
@@ -115,13 +118,21 @@ def issue_client(
         .not_valid_after(_now() + dt.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(ca=False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()), critical=False
         )
-        .sign(ca.key, hashes.SHA256())
     )
-    return cert, key
+    if sans:
+        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    return builder.sign(ca.key, hashes.SHA256()), key
+
+
+def issue_client(
+    ca: FleetCa, common_name: str, days: int = NODE_DAYS
+) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """A client-auth certificate (EC P-256) for ``common_name``, signed by the fleet CA."""
+    return _issue_leaf(ca, common_name, ExtendedKeyUsageOID.CLIENT_AUTH, days)
 
 
 def issue_server(
@@ -136,22 +147,4 @@ def issue_server(
             sans.append(x509.IPAddress(ipaddress.ip_address(name)))
         except ValueError:
             sans.append(x509.DNSName(name))
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
-        .issuer_name(ca.cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(_now() - dt.timedelta(minutes=5))
-        .not_valid_after(_now() + dt.timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_key_usage(ca=False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()), critical=False
-        )
-        .sign(ca.key, hashes.SHA256())
-    )
-    return cert, key
+    return _issue_leaf(ca, common_name, ExtendedKeyUsageOID.SERVER_AUTH, days, sans)

@@ -109,21 +109,29 @@ def train_epochs(
         epochs = tqdm(epochs, desc="lstm-ae", unit="epoch")
     module.train()
     for _ in epochs:
-        total, n = 0.0, 0
-        for (xb,) in loader:
-            if len(xb) == 0:  # Poisson sampling may draw an empty batch
-                continue
-            opt.zero_grad()
-            loss = ((module(xb) - xb) ** 2).mean()
-            loss.backward()
-            opt.step()
-            total += float(loss) * len(xb)
-            n += len(xb)
+        total, n = run_epoch(module, opt, loader)
         result.losses.append(total / max(n, 1))
     if engine is not None and privacy is not None:
         result.epsilon = float(engine.get_epsilon(privacy.delta))
     model.eval()
     return result
+
+
+def run_epoch(
+    module: nn.Module, opt: torch.optim.Optimizer, loader: DataLoader
+) -> tuple[float, int]:  # type: ignore[type-arg]
+    """One pass of reconstruction training; (sum of batch losses x batch sizes, windows seen)."""
+    total, n = 0.0, 0
+    for (xb,) in loader:
+        if len(xb) == 0:  # Poisson sampling may draw an empty batch
+            continue
+        opt.zero_grad()
+        loss = ((module(xb) - xb) ** 2).mean()
+        loss.backward()
+        opt.step()
+        total += float(loss.detach()) * len(xb)
+        n += len(xb)
+    return total, n
 
 
 def reconstruction_errors(

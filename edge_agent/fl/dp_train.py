@@ -80,7 +80,7 @@ def fit(
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
-    from models.lstm_ae import LstmConfig, build_model, get_weights, set_weights
+    from models.lstm_ae import LstmConfig, build_model, get_weights, run_epoch, set_weights
 
     t0 = time.perf_counter()
     n = len(train)
@@ -118,15 +118,8 @@ def fit(
     module.train()
     total, seen = 0.0, 0
     for _ in range(cfg.epochs):
-        for (xb,) in loader:
-            if len(xb) == 0:  # Poisson sampling may draw an empty batch
-                continue
-            opt.zero_grad()
-            loss = ((module(xb) - xb) ** 2).mean()
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * len(xb)
-            seen += len(xb)
+        t, n = run_epoch(module, opt, loader)
+        total, seen = total + t, seen + n
     epsilon = None
     if engine is not None:
         spent = [(float(s), float(q), int(k)) for s, q, k in engine.accountant.history]

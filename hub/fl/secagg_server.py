@@ -40,19 +40,7 @@ def main(grid: Grid, context: Context) -> None:
     initial = get_weights(
         build_model(LstmConfig(window=window, features=len(lo), hidden=s.hidden, seed=s.seed))
     )
-    fixed = {
-        "window": window,
-        "hidden": s.hidden,
-        "local-epochs": s.local_epochs,
-        "batch-size": s.batch_size,
-        "lr": s.lr,
-        "dp": s.dp,
-        "target-epsilon": s.target_epsilon,
-        "delta": s.delta,
-        "max-grad-norm": s.max_grad_norm,
-        "planned-rounds": s.num_rounds,
-        "scaler": json.dumps(meta["scaler"]),
-    }
+    fixed = s.client_config(window) | {"scaler": json.dumps(meta["scaler"])}
     sink = FLEventSink(s.events_url or None)
     t_round = [time.perf_counter()]
 

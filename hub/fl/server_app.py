@@ -90,20 +90,8 @@ def run_federation(grid: Grid, s: FLServerSettings) -> FLRunSummary:
         min_available_nodes=s.min_nodes,
     )
     config = ConfigRecord(
-        {
-            "window": window,
-            "hidden": s.hidden,
-            "local-epochs": s.local_epochs,
-            "batch-size": s.batch_size,
-            "lr": s.lr,
-            "dp": s.dp,
-            "target-epsilon": s.target_epsilon,
-            "delta": s.delta,
-            "max-grad-norm": s.max_grad_norm,
-            "planned-rounds": s.num_rounds,
-            "scaler-lo": [float(v) for v in lo],
-            "scaler-hi": [float(v) for v in hi],
-        }
+        s.client_config(window)
+        | {"scaler-lo": [float(v) for v in lo], "scaler-hi": [float(v) for v in hi]}
     )
     summary = FLRunSummary()
 

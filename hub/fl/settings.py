@@ -4,6 +4,7 @@ overridden with ``flwr run --run-config``)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -44,6 +45,21 @@ class FLServerSettings(BaseModel):
     server_node: str = Field("hub", alias="server-node", pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
     """The node id of the hub's own FL events."""
     seed: int = 0
+
+    def client_config(self, window: int) -> dict[str, Any]:
+        """What every node's training needs from the server (the scaler is added by the app)."""
+        return {
+            "window": window,
+            "hidden": self.hidden,
+            "local-epochs": self.local_epochs,
+            "batch-size": self.batch_size,
+            "lr": self.lr,
+            "dp": self.dp,
+            "target-epsilon": self.target_epsilon,
+            "delta": self.delta,
+            "max-grad-norm": self.max_grad_norm,
+            "planned-rounds": self.num_rounds,
+        }
 
     @property
     def base_model_dir(self) -> Path:

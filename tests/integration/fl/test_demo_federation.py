@@ -3,54 +3,32 @@ API, the signed global model reaches every sensor, which hot-swaps it."""
 
 from __future__ import annotations
 
-import json
 import signal
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
 
 import pytest
+
+from tests.integration.demo_process import free_port, get, start_demo
 
 pytestmark = pytest.mark.integration
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _get(url: str, token: str) -> dict:
-    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(req, timeout=5) as r:
-        return dict(json.loads(r.read()))
-
-
 def test_demo_federation_reaches_the_api_and_the_sensors(tmp_path):
     # prepare
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "fednids", "demo", "--port", str(port), "--speed", "3",
-         "--fl-after", "15", "--fl-rounds", "2", "--state-dir", str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    lines: list[str] = []
+    port = free_port()
+    proc, read, _ = start_demo(
+        port, "--speed", "3", "--fl-after", "15", "--fl-rounds", "2", "--state-dir", str(tmp_path)
+    )
     summary: dict = {}
     try:
-        while not any("read token" in x for x in lines):
-            line = proc.stdout.readline()  # type: ignore[union-attr]
-            assert line, "".join(lines)
-            lines.append(line)
-        read = next(x for x in lines if "read token" in x).split()[-1]
         base = f"http://127.0.0.1:{port}/api"
         # execute: wait for the rounds and the model
         deadline = time.monotonic() + 360
         models: dict = {"items": []}
         while time.monotonic() < deadline:
-            summary = _get(f"{base}/fl/summary", read)
-            models = _get(f"{base}/models", read)
+            summary = get(f"{base}/fl/summary", read)
+            models = get(f"{base}/models", read)
             if len(summary["rounds"]) >= 2 and models["items"]:
                 break
             time.sleep(2)
