@@ -21,8 +21,7 @@ if [ -f "$DATA/../tools/make_replay_bench.py" ] && [ ! -f "$REPLAY_PCAP" ]; then
 fi
 [ -f "$REPLAY_PCAP" ] && run edge_replay --pcap "$REPLAY_PCAP" --labels "$REPLAY_LABELS" --train-packets 22472 --json "$OUT/edge_replay.json"
 run outbox_rate --json "$OUT/outbox_rate.json"
-run tflite_latency --json "$OUT/tflite_latency.json"
-[ -d "$DATA" ] && run detect_eval --data "$DATA" --out "$OUT/detect_eval"
+[ -d "$DATA" ] && run detect_eval --data "$DATA" --out "$OUT/detect_eval" $( [ -f "$REPLAY_PCAP" ] && echo --pcap "$REPLAY_PCAP" --labels "$REPLAY_LABELS")
 run bridge_throughput --json "$OUT/bridge_throughput.json"
 run ingest_rate --json "$OUT/ingest_rate.json"
 for r in 1000 5000 10000; do run e2e_latency --rate "$r" --json "$OUT/e2e_latency_$r.json"; done
