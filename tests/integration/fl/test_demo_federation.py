@@ -26,15 +26,18 @@ def test_demo_federation_reaches_the_api_and_the_sensors(tmp_path):
         # execute: wait for the rounds and the model
         deadline = time.monotonic() + 360
         models: dict = {"items": []}
+        installed: list[str] = []
         while time.monotonic() < deadline:
             summary = get(f"{base}/fl/summary", read)
             models = get(f"{base}/models", read)
-            if len(summary["rounds"]) >= 2 and models["items"]:
+            # the sensors install the announced model asynchronously
+            installed = sorted(
+                p.parent.parent.name
+                for p in tmp_path.glob("sensor-*.models/lstm-ae-2/model.tflite")
+            )
+            if len(summary["rounds"]) >= 2 and models["items"] and len(installed) == 3:
                 break
             time.sleep(2)
-        installed = sorted(
-            p.parent.parent.name for p in tmp_path.glob("sensor-*.models/lstm-ae-2/model.tflite")
-        )
     finally:
         proc.send_signal(signal.SIGTERM)
         out = proc.communicate(timeout=90)[0]
