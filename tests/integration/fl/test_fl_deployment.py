@@ -91,21 +91,31 @@ def _agent(tmp: Path, node: str, mqtt: str, pub: Path) -> subprocess.Popen[bytes
 
 
 def _fl_events(
-    kafka_url: str, run_tag: str, want_rounds: int, timeout: float = 60
+    kafka_url: str, run_tag: str, nodes: list[str], rounds: int, timeout: float = 90
 ) -> list[FLEvent]:
+    """This run's FL events (node ids start with its tag), read until every round's server
+    event, each node's client events and the model announcement are in: they are keyed by
+    node, so they come from different partitions in no particular order."""
     sub = open_subscriber(kafka_url, ["fl_events"], group=f"fl-test-{uuid.uuid4().hex[:6]}")
     events: list[FLEvent] = []
     deadline = time.monotonic() + timeout
+
+    def complete() -> bool:
+        server = {e.round for e in events if e.role == "server" and e.phase == "aggregate"}
+        return (
+            server >= set(range(1, rounds + 1))
+            and any(e.phase == "model_published" for e in events)
+            and all(
+                sum(e.node_id == n and e.role == "client" for e in events) >= rounds for n in nodes
+            )
+        )
+
     try:
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not complete():
             for m in sub.poll(0.5):
                 ev = decode(m.value)
-                if isinstance(ev, FLEvent) and (
-                    ev.node_id.startswith(run_tag) or ev.node_id == "hub"
-                ):
+                if isinstance(ev, FLEvent) and ev.node_id.startswith(run_tag):
                     events.append(ev)
-            if any(e.phase == "model_published" for e in events):
-                break
     finally:
         sub.close()
     return events
@@ -168,7 +178,7 @@ def test_federation_with_dp_tls_auth_and_signed_distribution(
         summary = json.loads(summary_path.read_text())
         assert summary["rounds"] == 3
         assert len(summary["published"]) == 1 and summary["published"][0] >= 2  # shipped is 1
-        events = _fl_events(kafka_server.url, tag, 3)
+        events = _fl_events(kafka_server.url, tag, nodes[:2], 3)
         server = {e.round: e for e in events if e.role == "server" and e.phase == "aggregate"}
         assert sorted(server) == [1, 2, 3]
         assert server[1].participants == 3  # not 4: the unregistered node never joined
