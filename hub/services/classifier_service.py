@@ -8,6 +8,12 @@ one vote and either the window closed or all three detector kinds voted. Flows t
 a vote are dropped when the window passes (benign traffic is not classified), and a flow the
 classifier calls ``benign`` despite the votes is not emitted either.
 
+Kafka does not order the two topics against each other either: a consumer may read a burst
+of flows spanning more than ``hold_s`` of event time before it reads the votes published with
+them. So a flow past the event-time window that has no vote yet is kept for ``grace_s`` more
+seconds of *processing* time (wall clock since it was read), and a vote whose flow has not
+been read yet waits as long; only then is either dropped.
+
 State: the window is in memory, neither checkpointed nor rebuilt. The runtime commits a batch
 once that batch's outputs are delivered, so a flow still waiting in the window (at most
 ``hold_s`` of event time, default 5 s) when the process dies is not classified after the
@@ -20,9 +26,10 @@ Kafka does not order ``anomalies`` against ``network_data``: a vote that arrives
 from __future__ import annotations
 
 import contextlib
+import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -56,6 +63,8 @@ class Classifier(Protocol):
 @dataclass(slots=True)
 class _Pending:
     flow: FlowRecord
+    seen: float = 0.0
+    """processing time (the service's clock) when the flow was read"""
     votes: set[str] = field(default_factory=set)
     rule_ids: list[str] = field(default_factory=list)
     anomaly_ids: list[uuid.UUID] = field(default_factory=list)
@@ -67,15 +76,27 @@ class ClassifierService:
     accepts = frozenset({"flow", "anomaly"})
 
     def __init__(
-        self, model: Classifier, hold_s: float = 5.0, slack_s: float = 2.0, max_flows: int = 200_000
+        self,
+        model: Classifier,
+        hold_s: float = 5.0,
+        slack_s: float = 2.0,
+        max_flows: int = 200_000,
+        grace_s: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.model = model
         self.hold_s = hold_s
         self.slack_s = slack_s
         self.max_flows = max_flows
+        self.grace_s = grace_s
+        self._clock = clock
         self._flows: OrderedDict[str, _Pending] = OrderedDict()  # flow_id -> pending
+        # past the event-time window with no vote yet: waits grace_s of processing time
+        self._grace: OrderedDict[str, _Pending] = OrderedDict()
+        self._grace_voted: list[str] = []
         self._by_src: dict[str, list[str]] = {}
-        self._orphans: list[tuple[AnomalyEvent, float]] = []  # votes whose flow may come later
+        # votes whose flow may come later: (vote, event-time deadline, processing time read)
+        self._orphans: list[tuple[AnomalyEvent, float, float]] = []
         self._now = 0.0
 
     def _vote(self, p: _Pending, a: AnomalyEvent) -> None:
@@ -86,9 +107,17 @@ class ClassifierService:
         if len(p.anomaly_ids) < 64:
             p.anomaly_ids.append(a.event_id)
 
+    def _pending(self, fid: str) -> _Pending | None:
+        p = self._flows.get(fid)
+        if p is None:
+            p = self._grace.get(fid)
+            if p is not None and not p.votes:
+                self._grace_voted.append(fid)  # it is voted on now: released by _ready
+        return p
+
     def _apply(self, a: AnomalyEvent) -> bool:
         if a.flow_id is not None:
-            p = self._flows.get(a.flow_id)
+            p = self._pending(a.flow_id)
             if p is not None:
                 self._vote(p, a)
                 return True
@@ -99,44 +128,71 @@ class ClassifierService:
         hi = (a.window_end if a.window_end is not None else float("inf")) + self.slack_s
         hit = False
         for fid in self._by_src.get(a.src_ip, ()):
-            p = self._flows.get(fid)
+            p = self._pending(fid)
             if p is not None and p.flow.end_ts >= lo and p.flow.start_ts <= hi:
                 self._vote(p, a)
                 hit = True
         return hit
 
-    def _add_flow(self, f: FlowRecord) -> None:
-        self._flows[f.flow_id] = _Pending(f)
+    def _add_flow(self, f: FlowRecord, seen: float) -> None:
+        self._flows[f.flow_id] = _Pending(f, seen)
         self._by_src.setdefault(f.src_ip, []).append(f.flow_id)
         self._now = max(self._now, f.end_ts)
 
     def handle(self, events: list[EventBase]) -> list[EventBase]:
         anomalies: list[AnomalyEvent] = []
+        wall = self._clock()
         for ev in events:
             if isinstance(ev, FlowRecord):
-                self._add_flow(ev)
+                self._add_flow(ev, wall)
             elif isinstance(ev, AnomalyEvent):
                 anomalies.append(ev)
                 if ev.window_end is not None:
                     self._now = max(self._now, ev.window_end)
         retry, self._orphans = self._orphans, []
-        fresh = [(a, (a.window_end or self._now) + self.hold_s) for a in anomalies]
-        for a, until in retry + fresh:
-            if not self._apply(a) and until >= self._now and len(self._orphans) < self.max_flows:
-                self._orphans.append((a, until))  # its flow may arrive in a later batch
+        fresh = [(a, (a.window_end or self._now) + self.hold_s, wall) for a in anomalies]
+        for a, until, seen in retry + fresh:
+            if (
+                not self._apply(a)
+                and (until >= self._now or wall - seen < self.grace_s)
+                and len(self._orphans) < self.max_flows
+            ):
+                self._orphans.append((a, until, seen))  # its flow may arrive in a later batch
         return self._release()
 
     def _ready(self) -> list[_Pending]:
         out: list[_Pending] = []
         horizon = self._now - self.hold_s
+        wall = self._clock()
+        final = self._now == float("inf")
+
+        def full() -> bool:
+            return len(self._flows) + len(self._grace) > self.max_flows
+
         while self._flows:
             fid, p = next(iter(self._flows.items()))
-            if p.flow.end_ts > horizon and len(self._flows) <= self.max_flows:
+            if p.flow.end_ts > horizon and not full():
                 break
             self._flows.popitem(last=False)
-            self._drop_src(p.flow)
             if p.votes:
+                self._drop_src(p.flow)
                 out.append(p)
+            elif not final and not full() and wall - p.seen < self.grace_s:
+                self._grace[fid] = p  # past the window, but its votes may still be on the way
+            else:
+                self._drop_src(p.flow)
+        for fid in self._grace_voted:
+            q = self._grace.pop(fid, None)
+            if q is not None:
+                self._drop_src(q.flow)
+                out.append(q)
+        self._grace_voted.clear()
+        while self._grace:
+            fid, p = next(iter(self._grace.items()))
+            if not final and not full() and wall - p.seen < self.grace_s:
+                break
+            self._grace.popitem(last=False)
+            self._drop_src(p.flow)  # no vote came: benign, not classified
         for fid in [k for k, p in self._flows.items() if "iforest" in p.votes and p.votes & EDGE]:
             p = self._flows.pop(fid)
             self._drop_src(p.flow)

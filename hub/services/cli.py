@@ -115,7 +115,7 @@ def _classifier(args: argparse.Namespace) -> int:
     except ModelError as exc:
         log.error("%s (train it: fednids models train-classifier)", exc)
         return 1
-    return _run(args, ClassifierService(model, hold_s=s.join_hold_s))
+    return _run(args, ClassifierService(model, hold_s=s.join_hold_s, grace_s=s.join_grace_s))
 
 
 def _gnn(args: argparse.Namespace) -> int:

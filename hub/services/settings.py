@@ -19,5 +19,7 @@ class ServicesSettings(BaseSettings):
     classifier_model: Path = _ROOT / "models" / "artifacts" / "classifier"
     gnn_model: Path = _ROOT / "hub" / "services" / "artifacts" / "gnn"
     join_hold_s: float = Field(5.0, gt=0)
+    join_grace_s: float = Field(2.0, ge=0)
+    """processing-time wait for votes read after their flows (topics are not ordered)"""
     predict_every_s: float = Field(10.0, gt=0)
     top_k: int = Field(5, ge=1, le=50)

@@ -105,6 +105,58 @@ def test_classifier_joins_flow_and_host_votes_and_emits_why():
     assert svc.flush() == []
 
 
+class _Clock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_classifier_waits_for_votes_read_after_a_burst_of_flows():
+    # prepare: a burst of flows spanning 40 s of event time is read before its votes
+    clock = _Clock()
+    svc = ClassifierService(_Stub(), hold_s=5.0, grace_s=2.0, clock=clock)
+    flows = [_f(i, t=float(i)) for i in range(40)]
+    # execute: the flows first, the votes in the next batch (the other topic), within the grace
+    first = svc.handle(flows)
+    clock.t = 1.5
+    joined = svc.handle([_vote("rules", f"f-pi-1-{i}") for i in range(10)])
+    # assert: nothing released before a vote, then every voted flow is classified once
+    assert first == []
+    assert sorted(c.flow_id for c in joined) == sorted(f"f-pi-1-{i}" for i in range(10))  # type: ignore[attr-defined]
+    assert svc.flush() == []
+
+
+def test_classifier_drops_unvoted_flows_after_the_grace_and_late_votes_find_nothing():
+    # prepare
+    clock = _Clock()
+    svc = ClassifierService(_Stub(), hold_s=5.0, grace_s=2.0, clock=clock)
+    svc.handle([_f(i, t=float(i)) for i in range(40)])
+    # execute: a later batch past the grace drops the unvoted flows; then a vote comes
+    clock.t = 3.0
+    assert svc.handle([_f(99, t=41.0)]) == []
+    clock.t = 3.5
+    late = svc.handle([_vote("rules", "f-pi-1-0")])
+    # assert: the vote found no flow (it waits as an orphan for its grace, then goes)
+    assert late == []
+    clock.t = 10.0
+    assert svc.handle([_f(100, t=100.0)]) == []
+    assert svc._orphans == [] and "f-pi-1-0" not in svc._by_src.get("10.0.0.66", [])
+
+
+def test_classifier_joins_a_vote_read_before_its_flow():
+    # prepare
+    clock = _Clock()
+    svc = ClassifierService(_Stub(), hold_s=5.0, grace_s=2.0, clock=clock)
+    # execute: the vote (event time unknown to the service yet), then its flow far later
+    assert svc.handle([_vote("rules", "f-pi-1-7", t=0.0)]) == []
+    clock.t = 1.0
+    out = svc.handle([_f(7, t=0.0), _f(8, t=30.0)])
+    # assert
+    assert [c.flow_id for c in out] == ["f-pi-1-7"]  # type: ignore[attr-defined]
+
+
 def test_classifier_runtime_dead_letters_wrong_kinds_and_keeps_going():
     MemoryBroker.reset("cls")
     broker = MemoryBroker.named("cls")
