@@ -24,6 +24,7 @@ from flwr.serverapp import Grid
 
 from contracts.events import FLEvent
 from hub.fl.events import FLEventSink
+from hub.fl.fast_grid import FastPollGrid
 from hub.fl.settings import FLServerSettings
 
 app = ServerApp()
@@ -90,7 +91,7 @@ def main(grid: Grid, context: Context) -> None:
             timeout=s.round_timeout_s,
         )
     )
-    workflow(grid, legacy)
+    workflow(FastPollGrid(grid, s.poll_s), legacy)
     sink.close()
     if s.summary_path:
         final = legacy.state.array_records["parameters"].to_numpy_ndarrays()

@@ -20,6 +20,7 @@ from flwr.serverapp import Grid, ServerApp
 
 from contracts.events import FLEvent
 from hub.fl.events import FLEventSink
+from hub.fl.fast_grid import FastPollGrid
 from hub.fl.settings import FLServerSettings
 from hub.fl.strategy import FedNidsAvg
 
@@ -118,7 +119,7 @@ def run_federation(grid: Grid, s: FLServerSettings) -> FLRunSummary:
         return None
 
     result = strategy.start(
-        grid=grid,
+        grid=FastPollGrid(grid, s.poll_s),
         initial_arrays=ArrayRecord([np.asarray(w) for w in initial]),
         num_rounds=s.num_rounds,
         timeout=s.round_timeout_s,

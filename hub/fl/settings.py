@@ -19,6 +19,8 @@ class FLServerSettings(BaseModel):
     fraction_train: float = Field(1.0, gt=0, le=1, alias="fraction-train")
     fraction_evaluate: float = Field(1.0, ge=0, le=1, alias="fraction-evaluate")
     round_timeout_s: float = Field(120.0, gt=0, alias="round-timeout")
+    poll_s: float = Field(0.2, gt=0, le=3.0, alias="poll-interval")
+    """How often the ServerApp pulls replies from the SuperLink (Flower's own grid: 3 s)."""
     local_epochs: int = Field(3, ge=1, alias="local-epochs")
     batch_size: int = Field(64, ge=1, alias="batch-size")
     lr: float = Field(2e-2, gt=0)
