@@ -67,3 +67,58 @@ def test_missing_files_are_clear_errors(tmp_path):
         tabular.load_cicids2017(tmp_path)
     with pytest.raises(ModelError, match="cannot read"):
         tabular.load_nsl_kdd(tmp_path, False)
+
+
+def test_novelty_gate_flags_unseen_attacks_at_its_training_operating_point():
+    from models.eval.novelty import NormalGate
+
+    # prepare: normal rows around 10, a known attack around 1000, an UNSEEN attack around 1e6
+    rng = np.random.default_rng(3)
+    normal = pd.DataFrame({"a": rng.normal(10, 1, 2000), "b": rng.normal(5, 1, 2000)})
+    known = pd.DataFrame({"a": rng.normal(1000, 50, 300), "b": rng.normal(5, 1, 300)})
+    x = pd.concat([normal, known], ignore_index=True).abs()
+    is_normal = np.r_[np.ones(2000, bool), np.zeros(300, bool)]
+    unseen = pd.DataFrame({"a": np.full(50, 1e6), "b": np.full(50, 5.0)})
+    fresh_normal = pd.DataFrame({"a": rng.normal(10, 1, 1000), "b": rng.normal(5, 1, 1000)}).abs()
+    # execute
+    gate = NormalGate.fit(x, is_normal, quantile=0.99)
+    # assert: every unseen attack is flagged, fresh normal rows at about the training rate
+    assert gate.flags(unseen).all()
+    assert 0.0 <= gate.flags(fresh_normal).mean() < 0.04
+    assert gate.threshold(0.95) <= gate.threshold(0.99)
+
+
+def test_novelty_gate_refuses_bad_settings():
+    from models.eval.novelty import NormalGate, gated
+
+    x = pd.DataFrame({"a": np.arange(100.0)})
+    with pytest.raises(ModelError, match="quantile"):
+        NormalGate.fit(x, np.ones(100, bool), quantile=1.0)
+    with pytest.raises(ModelError, match="normal training rows"):
+        NormalGate.fit(x, np.zeros(100, bool))
+    with pytest.raises(ModelError, match="no 'normal' class"):
+        gated(np.array(["dos"]), np.ones((1, 1)), ["dos"], np.array([True]))
+
+
+def test_gated_evaluation_turns_flagged_normal_calls_into_the_likeliest_attack(tmp_path):
+    # prepare: training knows neptune only; the test adds an unseen attack far from normal
+    rng = np.random.default_rng(4)
+    _nsl_rows(rng, 600, ["normal", "neptune"]).to_csv(
+        tmp_path / "KDDTrain+_20Percent.txt", header=False, index=False
+    )
+    test = _nsl_rows(rng, 300, ["normal", "neptune"])
+    novel = test["label"] == "neptune"
+    test.loc[novel, "label"] = "mscan"
+    test.loc[novel, "src_bytes"] = 100  # looks normal to the classifier's strongest feature...
+    test.loc[novel, "dst_bytes"] = 10**9  # ...but lies far from every normal training row
+    test.to_csv(tmp_path / "KDDTest+.txt", header=False, index=False)
+    test[:100].to_csv(tmp_path / "KDDTest-21.txt", header=False, index=False)
+    split = tabular.load_nsl_kdd(tmp_path, False)
+    # execute
+    res = tabular.evaluate(split, tabular.NSL_CATEGORICAL, novelty_quantile=0.99)
+    # assert: the gate catches what the classifier alone misses; its sweep is reported
+    t = res["tests"]["KDDTest+"]
+    assert t["supervised"]["recall_per_class"]["attack"] < 0.5
+    assert t["recall_per_class"]["attack"] > 0.95
+    assert set(t["gate_sweep"]) == {str(q) for q in tabular.SWEEP}
+    assert res["novelty_gate"]["quantile"] == 0.99
