@@ -118,8 +118,8 @@ def fit(
     module.train()
     total, seen = 0.0, 0
     for _ in range(cfg.epochs):
-        t, n = run_epoch(module, opt, loader)
-        total, seen = total + t, seen + n
+        loss_sum, batch_rows = run_epoch(module, opt, loader)
+        total, seen = total + loss_sum, seen + batch_rows
     epsilon = None
     if engine is not None:
         spent = [(float(s), float(q), int(k)) for s, q, k in engine.accountant.history]

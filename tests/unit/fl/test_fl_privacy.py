@@ -42,6 +42,16 @@ def test_epsilon_accumulates_across_rounds_and_restarts(tmp_path):
     assert seen[-1] == pytest.approx(cfg.target_epsilon, rel=0.05)  # the plan spends the budget
 
 
+def test_dp_round_reports_the_node_s_window_count_not_a_poisson_batch_sum():
+    # prepare: Poisson sampling makes every epoch's row count random
+    cfg = FitConfig(hidden=4, batch_size=16, epochs=2, planned_rounds=3, target_epsilon=3.0)
+    data = _windows(96)
+    # execute
+    out = fit(_weights(cfg), data, cfg, None, 1)
+    # assert: FedAvg weighs the node by its data, so the count is the node's windows
+    assert out.samples == len(data)
+
+
 def test_a_spent_budget_stops_training_and_says_so(tmp_path):
     # prepare: a plan of 2 rounds against a budget, then a third round
     cfg = FitConfig(hidden=4, batch_size=16, planned_rounds=2, target_epsilon=2.0)
