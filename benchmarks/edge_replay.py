@@ -24,6 +24,7 @@ import platform
 import resource
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +53,15 @@ def load_labels(path: Path) -> tuple[np.ndarray, list[str]]:
     return np.array(labels, dtype=np.int8), attacks
 
 
-def run(pcap: Path, train_packets: int, rules: Path | None, lstm_dir: Path | None) -> dict:
+def run(
+    pcap: Path,
+    train_packets: int,
+    rules: Path | None,
+    lstm_dir: Path | None,
+    lstm_scale_of: Callable[[str], float] | None = None,
+) -> dict:
+    """``lstm_scale_of(src_ip)``: divide a flow's LSTM error by the threshold of the node that
+    sees its source (per-node calibration) instead of one scale from the training flows."""
     engine = RuleEngine(rules)
     detectors: list[Detector] = [engine]
     lstm = None
@@ -96,7 +105,8 @@ def run(pcap: Path, train_packets: int, rules: Path | None, lstm_dir: Path | Non
                 train_lstm.append(lstm_last[0])
             return
         if lstm is not None:
-            flow_lstm[serial] = lstm_last[0] / lstm_scale[0]
+            scale = lstm_scale_of(rec.src_ip) if lstm_scale_of is not None else lstm_scale[0]
+            flow_lstm[serial] = lstm_last[0] / scale
         s = model.flow_score(rec) if model else 0.0
         if engine.last_matches:
             s += max(severity_weight[r] for r in engine.last_matches)

@@ -40,7 +40,7 @@ def load_detectors(settings: AgentSettings) -> list[Detector]:
                 "agent: --model-dir given but the LSTM detector is not available in this build; rules only"
             )
         else:
-            detectors.append(LstmDetector.load(settings.model_dir))
+            detectors.append(LstmDetector.load(settings.model_dir, settings.node_id))
     return detectors
 
 

@@ -1,7 +1,11 @@
 """The edge's LSTM autoencoder detector: an int8 TFLite model scored with ai-edge-litert.
 
 It keeps each source host's last ``T`` flows, scales them with the model's metadata, and
-emits an ``AnomalyEvent`` when the reconstruction error passes the calibrated threshold.
+emits an ``AnomalyEvent`` when the reconstruction error passes the calibrated threshold: the
+node's own one when the metadata carries ``thresholds_by_node`` (the 99.5 % quantile of the
+global model's error on that node's held-out benign windows, reported by its FL client), else
+the fleet's. Sites differ: a federated model fits a small site's traffic less well than a big
+one's, and one fleet-wide threshold would keep alarming on the small site's normal traffic.
 ``swap(model_dir)`` loads and checks a new model completely before replacing the running
 one; a corrupt or mismatched file is refused (``ModelLoadError``) and the old model keeps
 running. Imports neither torch nor TensorFlow.
@@ -42,6 +46,8 @@ def _interpreter(content: bytes) -> Any:
 class LoadedModel:
     version: str
     threshold: float
+    threshold_scope: str
+    """'node' (this node's own calibration) or 'fleet'"""
     lo: np.ndarray
     hi: np.ndarray
     window: int
@@ -62,8 +68,23 @@ class LoadedModel:
         return float(np.mean((recon - x) ** 2))
 
 
-def load_model(model_dir: Path) -> LoadedModel:
-    """Read and check ``model.tflite`` + ``metadata.json``; raises :class:`ModelLoadError`."""
+def _threshold(meta: dict[str, Any], node_id: str | None, model_dir: Path) -> tuple[float, str]:
+    by_node = meta.get("thresholds_by_node") or {}
+    try:
+        if node_id is not None and node_id in by_node:
+            value, scope = float(by_node[node_id]), "node"
+        else:
+            value, scope = float(meta["threshold"]), "fleet"
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelLoadError(f"{model_dir}: metadata.json has no usable threshold: {exc}") from exc
+    if not np.isfinite(value) or value <= 0:
+        raise ModelLoadError(f"{model_dir}: threshold {value!r} is not a positive number")
+    return value, scope
+
+
+def load_model(model_dir: Path, node_id: str | None = None) -> LoadedModel:
+    """Read and check ``model.tflite`` + ``metadata.json``; raises :class:`ModelLoadError`.
+    ``node_id`` picks the node's own threshold where the metadata has one."""
     try:
         meta = json.loads((model_dir / "metadata.json").read_text())
         blob = (model_dir / "model.tflite").read_bytes()
@@ -93,9 +114,11 @@ def load_model(model_dir: Path) -> LoadedModel:
             f"{len(FLOW_FEATURES)}) int8"
         )
     scale, zero = inp["quantization"]
+    threshold, scope = _threshold(meta, node_id, model_dir)
     return LoadedModel(
         version=f"{meta.get('model_name', 'lstm-ae')}-{meta.get('version', 0)}",
-        threshold=float(meta["threshold"]),
+        threshold=threshold,
+        threshold_scope=scope,
         lo=np.asarray(meta["scaler"]["lo"], dtype=np.float32),
         hi=np.asarray(meta["scaler"]["hi"], dtype=np.float32),
         window=window,
@@ -111,14 +134,15 @@ def load_model(model_dir: Path) -> LoadedModel:
 class LstmDetector:
     name = "lstm"
 
-    def __init__(self, model: LoadedModel) -> None:
+    def __init__(self, model: LoadedModel, node_id: str | None = None) -> None:
         self.model = model
+        self.node_id = node_id
         self._hosts: OrderedDict[str, deque[list[float]]] = OrderedDict()
         self.scored = 0
 
     @classmethod
-    def load(cls, model_dir: Path) -> LstmDetector:
-        return cls(load_model(Path(model_dir)))
+    def load(cls, model_dir: Path, node_id: str | None = None) -> LstmDetector:
+        return cls(load_model(Path(model_dir), node_id), node_id)
 
     @property
     def version(self) -> str:
@@ -126,7 +150,7 @@ class LstmDetector:
 
     def swap(self, model_dir: Path) -> str:
         """Replace the running model with a fully checked new one; the old one stays on error."""
-        new = load_model(Path(model_dir))
+        new = load_model(Path(model_dir), self.node_id)
         self.model = new  # one reference assignment: scoring threads see old or new, never half
         return new.version
 
@@ -161,7 +185,11 @@ class LstmDetector:
                 window_start=flow.start_ts,
                 window_end=flow.end_ts,
                 model_version=m.version,
-                evidence={"window": m.window, "reconstruction_error": round(score, 6)},
+                evidence={
+                    "window": m.window,
+                    "reconstruction_error": round(score, 6),
+                    "threshold_scope": m.threshold_scope,
+                },
             )
         ]
 

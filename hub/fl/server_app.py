@@ -35,6 +35,7 @@ class FLRunSummary:
     losses: dict[int, float | None] = field(default_factory=dict)
     epsilons: dict[str, list[float]] = field(default_factory=dict)
     threshold: float | None = None
+    thresholds_by_node: dict[str, float] = field(default_factory=dict)
     update_bytes: int = 0
     published: list[int] = field(default_factory=list)
     events_failed: int = 0
@@ -130,6 +131,7 @@ def run_federation(grid: Grid, s: FLServerSettings) -> FLRunSummary:
     summary.round_seconds = dict(strategy.round_seconds)
     summary.epsilons = strategy.epsilons
     summary.threshold = strategy.threshold
+    summary.thresholds_by_node = dict(strategy.thresholds_by_node)
     summary.update_bytes = strategy.update_bytes
     summary.events_failed = sink.failed
     summary.final_weights = result.arrays.to_numpy_ndarrays() if result.arrays else []
@@ -169,7 +171,14 @@ def _publish(
         strategy.threshold or 0.0,
         staging,
         Path(s.registry_dir) / "cache",
-        extra={"fl_round": rnd, "epsilon_by_node": eps, "delta": s.delta if s.dp else None},
+        extra={
+            "fl_round": rnd,
+            "epsilon_by_node": eps,
+            "delta": s.delta if s.dp else None,
+            # each agent alarms against its own calibration of the global model (the agents
+            # pick theirs by node id); the fleet threshold stays for nodes not listed
+            "thresholds_by_node": dict(strategy.thresholds_by_node),
+        },
     )
     ann = registry.publish(staging, floor=base_version)
     summary.published.append(ann.version)

@@ -4,6 +4,7 @@ held-out errors."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterable
 
@@ -42,6 +43,8 @@ class FedNidsAvg(FedAvg):
         self.evaluate_round = evaluate_round or (lambda _rnd: True)
         self.server_node = server_node
         self.threshold: float | None = None
+        self.thresholds_by_node: dict[str, float] = {}
+        """each node's own 99.5 % quantile on its held-out windows (last evaluation round)"""
         self.last_loss: float | None = None
         self.epsilons: dict[str, list[float]] = {}
         self.round_seconds: dict[int, float] = {}
@@ -128,6 +131,15 @@ class FedNidsAvg(FedAvg):
     def aggregate_evaluate(
         self, server_round: int, replies: Iterable[Message]
     ) -> MetricRecord | None:
+        replies = list(replies)
+        by_node: dict[str, float] = {}
+        for m in replies:
+            if m.has_error():
+                continue
+            own = _metrics(m).get("threshold-q995")
+            if own is not None and math.isfinite(own) and own > 0:
+                by_node[_node_name(m)] = float(own)
+        self.thresholds_by_node = by_node
         metrics = super().aggregate_evaluate(server_round, replies)
         q = metrics.get("threshold-q995") if metrics is not None else None
         if isinstance(q, int | float):

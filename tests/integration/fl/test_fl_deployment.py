@@ -209,6 +209,10 @@ def test_federation_with_dp_tls_auth_and_signed_distribution(
 
         # a tampered announcement (payload changed, signature kept) is refused by every agent
         retained = _retained(mosquitto_server.url)
+        # each node that evaluated the published model has its own signed threshold
+        own = summary["thresholds_by_node"]
+        assert set(own) == set(nodes[:2]) and all(v > 0 for v in own.values()), own
+        assert retained.metadata["thresholds_by_node"] == pytest.approx(own)
         blob = bytearray(base64.b64decode(retained.payload_b64 or ""))
         blob[len(blob) // 2] ^= 0xFF
         forged = retained.model_copy(

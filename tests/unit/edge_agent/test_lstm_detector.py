@@ -71,3 +71,35 @@ def test_the_detector_process_loads_neither_torch_nor_tensorflow(tiny_model_dir)
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert res.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_node_uses_its_own_threshold_when_the_model_carries_one(tiny_model_dir, tmp_path):  # noqa: F811
+    # prepare: the metadata carries per-node thresholds (the FL server writes them)
+    out, _ = tiny_model_dir
+    own = tmp_path / "own"
+    shutil.copytree(out, own)
+    meta = json.loads((own / "metadata.json").read_text())
+    fleet = float(meta["threshold"])
+    meta["thresholds_by_node"] = {"pi-small": fleet * 4, "pi-big": fleet / 2}
+    (own / "metadata.json").write_text(json.dumps(meta))
+    # execute
+    small = LstmDetector.load(own, "pi-small")
+    other = LstmDetector.load(own, "pi-unlisted")
+    swapped = LstmDetector.load(out, "pi-big")
+    swapped.swap(own)
+    # assert: listed nodes take theirs (also after a hot swap), others the fleet's
+    assert (small.model.threshold, small.model.threshold_scope) == (fleet * 4, "node")
+    assert (other.model.threshold, other.model.threshold_scope) == (fleet, "fleet")
+    assert (swapped.model.threshold, swapped.model.threshold_scope) == (fleet / 2, "node")
+
+
+def test_a_non_positive_threshold_is_refused(tiny_model_dir, tmp_path):  # noqa: F811
+    out, _ = tiny_model_dir
+    bad = tmp_path / "bad"
+    shutil.copytree(out, bad)
+    meta = json.loads((bad / "metadata.json").read_text())
+    meta["thresholds_by_node"] = {"pi-1": -1.0}
+    (bad / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelLoadError, match="not a positive number"):
+        LstmDetector.load(bad, "pi-1")
+    assert LstmDetector.load(bad, "pi-2").model.threshold_scope == "fleet"
