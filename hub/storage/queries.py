@@ -291,6 +291,13 @@ class Queries:
                 .limit(50)
             ).all()
             sensors = conn.execute(select(nodes.c.node_id)).all()
+            seen = conn.execute(
+                select(f.node_id, f.src_ip, func.count().label("n"))
+                .where(f.ts >= since)
+                .group_by(f.node_id, f.src_ip)
+                .order_by(func.count().desc())
+                .limit(2000)
+            ).all()
         attack_on = {(a.host, a.peer): a.tag for a in attacks}
         attacked = {a.peer for a in attacks if a.peer}
         compromised = {a.host for a in attacks if a.host and a.tag in ("botnet", "scan")}
@@ -319,8 +326,15 @@ class Queries:
             }
             for s in sensors
         ]
+        per_sensor: dict[str, int] = {}
+        sensor_links = []
+        for row in seen:  # busiest first: each sensor's top hosts it saw as a flow's source
+            if row.src_ip in hosts and per_sensor.get(row.node_id, 0) < SENSOR_LINKS_PER_NODE:
+                per_sensor[row.node_id] = per_sensor.get(row.node_id, 0) + 1
+                sensor_links.append({"sensor": row.node_id, "host": row.src_ip, "flows": row.n})
         return {
             "nodes": node_items,
+            "sensor_links": sensor_links,
             "edges": [
                 {
                     "source": e.src_ip,
@@ -335,6 +349,10 @@ class Queries:
                 for p in predictions
             ],
         }
+
+
+SENSOR_LINKS_PER_NODE = 40
+"""How many of the hosts a sensor saw the graph links it to (its busiest sources)."""
 
 
 def _iso_minute(minute: int) -> str:

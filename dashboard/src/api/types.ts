@@ -99,9 +99,16 @@ export interface GraphEdge {
   flows: number;
   attack_family: Family | null;
 }
+/** A sensor and a host it saw as the source of flows (where the sensor sits in the graph). */
+export interface SensorLink {
+  sensor: string;
+  host: string;
+  flows: number;
+}
 export interface Graph {
   nodes: GraphNode[];
   edges: GraphEdge[];
+  sensor_links?: SensorLink[];
   predictions: Pick<Prediction, "target_host" | "probability" | "severity" | "path">[];
 }
 

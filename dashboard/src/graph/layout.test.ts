@@ -49,8 +49,14 @@ describe("selectSubgraph", () => {
         { source: "hit", target: "next", flows: 1, attack_family: "scan" },
       ],
       predictions: [],
+      sensor_links: [
+        { sensor: "sensor-1", host: "hit", flows: 3 },
+        { sensor: "sensor-1", host: "lonely", flows: 1 },
+      ],
     };
     const sub = selectSubgraph(g, 4);
+    // sensor links between kept nodes only ("lonely" is not kept at 4)
+    expect(sub.links).toEqual([g.sensor_links![0]]);
     expect(sub.nodes.map((n) => n.id)).toEqual(["sensor-1", "next", "hit", "busy"]);
     // an attacked host with no edge comes after every host with edges
     expect(selectSubgraph(g, 6).nodes.map((n) => n.id).slice(4)).toEqual(["quiet", "lonely"]);

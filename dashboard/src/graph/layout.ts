@@ -1,6 +1,6 @@
 // A small deterministic force layout (Fruchterman–Reingold with cooling) and the choice of
 // which nodes to draw when the graph is large.
-import type { Graph, GraphEdge, GraphNode } from "../api/types";
+import type { Graph, GraphEdge, GraphNode, SensorLink } from "../api/types";
 
 export interface Placed {
   id: string;
@@ -95,7 +95,10 @@ function fit(nodes: Placed[], width: number, height: number, mx = 60, my = 24): 
 /** Keep the graph readable: sensors, predicted and compromised hosts, then hosts that have
  * edges to draw (attacked ones first, then the busiest), then isolated attacked hosts, up to
  * `max` nodes; edges between kept nodes only. */
-export function selectSubgraph(g: Graph, max = 90): { nodes: GraphNode[]; edges: GraphEdge[] } {
+export function selectSubgraph(
+  g: Graph,
+  max = 90,
+): { nodes: GraphNode[]; edges: GraphEdge[]; links: SensorLink[] } {
   const weight = new Map<string, number>();
   for (const e of g.edges) {
     weight.set(e.source, (weight.get(e.source) ?? 0) + e.flows);
@@ -110,5 +113,9 @@ export function selectSubgraph(g: Graph, max = 90): { nodes: GraphNode[]; edges:
     Math.min(weight.get(n.id) ?? 0, 9999);
   const kept = [...g.nodes].sort((a, b) => score(b) - score(a) || a.id.localeCompare(b.id)).slice(0, max);
   const ids = new Set(kept.map((n) => n.id));
-  return { nodes: kept, edges: g.edges.filter((e) => ids.has(e.source) && ids.has(e.target)) };
+  return {
+    nodes: kept,
+    edges: g.edges.filter((e) => ids.has(e.source) && ids.has(e.target)),
+    links: (g.sensor_links ?? []).filter((l) => ids.has(l.sensor) && ids.has(l.host)),
+  };
 }

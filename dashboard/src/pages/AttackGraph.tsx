@@ -12,7 +12,15 @@ export function GraphPage() {
   const q = useGraph(minutes);
   const sub = useMemo(() => (q.data ? selectSubgraph(q.data) : null), [q.data]);
   const pos = useMemo(
-    () => (sub ? layout(sub.nodes.map((n) => n.id).sort(), sub.edges, W, H) : new Map()),
+    () =>
+      sub
+        ? layout(
+            sub.nodes.map((n) => n.id).sort(),
+            [...sub.edges, ...sub.links.map((l) => ({ source: l.sensor, target: l.host }))],
+            W,
+            H,
+          )
+        : new Map(),
     [sub],
   );
   const [hover, setHover] = useState<string | null>(null);
@@ -38,6 +46,7 @@ export function GraphPage() {
             <span><i style={{ background: "#6f1d1b" }} /> compromised</span>
             <span><i className="ring" /> predicted next target</span>
             <span><i style={{ background: "#3d5a80" }} /> sensor</span>
+            <span><i className="dashed" /> sensor sees host</span>
           </span>
           {q.data && sub && q.data.nodes.length > sub.nodes.length ? (
             <span className="muted">showing {sub.nodes.length} of {q.data.nodes.length} nodes</span>
@@ -45,6 +54,26 @@ export function GraphPage() {
         </div>
         {sub && sub.nodes.length ? (
           <svg viewBox={`0 0 ${W} ${H}`} className="graph" role="img" aria-label="attack graph">
+            {sub.links.map((l) => {
+              const a = pos.get(l.sensor);
+              const b = pos.get(l.host);
+              if (!a || !b) return null;
+              return (
+                <line
+                  key={`${l.sensor}~${l.host}`}
+                  data-testid="sensor-link"
+                  x1={a.x}
+                  y1={a.y}
+                  x2={b.x}
+                  y2={b.y}
+                  stroke="#3d5a80"
+                  strokeOpacity={hover === l.sensor || hover === l.host ? 0.9 : 0.25}
+                  strokeDasharray="4 3"
+                >
+                  <title>{`${l.sensor} sees ${l.host}: ${l.flows} flows`}</title>
+                </line>
+              );
+            })}
             {sub.edges.map((e) => {
               const a = pos.get(e.source);
               const b = pos.get(e.target);

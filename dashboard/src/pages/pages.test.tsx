@@ -99,8 +99,10 @@ describe("Attack graph page", () => {
         { source: "10.0.0.2", target: "10.0.0.3", flows: 1, attack_family: null },
       ],
       predictions: [{ target_host: "10.0.0.3", probability: 0.83, severity: "high", path: ["10.0.0.1", "10.0.0.2", "10.0.0.3"] }],
+      sensor_links: [{ sensor: "sensor-1", host: "10.0.0.1", flows: 4 }],
     };
     const html = renderWith(<GraphPage />, [["graph", "/graph", { minutes: 30 }, graph]]);
+    expect(html).toContain("sensor-1 sees 10.0.0.1: 4 flows"); // the sensor is tied to what it sees
     expect(html).toContain('stroke="#2e86ab"'); // botnet edge colour
     expect(html).toContain("10.0.0.3 (83%)");
     expect(html).toContain('stroke="#f3a712"'); // the prediction ring

@@ -143,7 +143,9 @@ def test_overview_and_graph_shapes(store):
     ov = q.overview(30)
     assert ov["flows_total"] == 1 and ov["alerts_open"] == 1
     g = q.graph(60)
-    assert {"nodes", "edges", "predictions"} <= g.keys()
+    assert {"nodes", "edges", "predictions", "sensor_links"} <= g.keys()
+    # the sensor that saw the one flow (pi-1, from 192.168.1.10) is linked to its source host
+    assert g["sensor_links"] == [{"sensor": "pi-1", "host": "192.168.1.10", "flows": 1}]
 
 
 def test_alembic_migrations_build_the_same_schema(request, tmp_path):
