@@ -112,7 +112,7 @@ class ClassifierService:
         if p is None:
             p = self._grace.get(fid)
             if p is not None and not p.votes:
-                self._grace_voted.append(fid)  # it is voted on now: released by _ready
+                self._grace_voted.append(fid)  # _ready releases it if the vote applies
         return p
 
     def _apply(self, a: AnomalyEvent) -> bool:
@@ -181,9 +181,10 @@ class ClassifierService:
                 self._grace[fid] = p  # past the window, but its votes may still be on the way
             else:
                 self._drop_src(p.flow)
-        for fid in self._grace_voted:
-            q = self._grace.pop(fid, None)
-            if q is not None:
+        for fid in self._grace_voted:  # looked up by a vote; released only if it really got one
+            q = self._grace.get(fid)
+            if q is not None and q.votes:
+                del self._grace[fid]
                 self._drop_src(q.flow)
                 out.append(q)
         self._grace_voted.clear()

@@ -145,6 +145,22 @@ def test_classifier_drops_unvoted_flows_after_the_grace_and_late_votes_find_noth
     assert svc._orphans == [] and "f-pi-1-0" not in svc._by_src.get("10.0.0.66", [])
 
 
+def test_a_host_vote_outside_a_waiting_flow_s_time_does_not_release_it():
+    # prepare: flows of one host past the window, waiting for votes
+    class _AlwaysScan:  # would call anything it is given an attack
+        def predict(self, x, votes):  # type: ignore[no-untyped-def]
+            return ["scan"] * len(votes), np.full(len(votes), 0.9), [[] for _ in votes]
+
+    clock = _Clock()
+    svc = ClassifierService(_AlwaysScan(), hold_s=5.0, grace_s=2.0, clock=clock)
+    svc.handle([_f(i, t=float(i)) for i in range(40)])
+    # execute: a host-window vote for the same source, 100 s after every waiting flow
+    out = svc.handle([_vote("lstm", None, "10.0.0.66", t=100.0)])
+    # assert: no flow was classified without a vote of its own
+    assert out == []
+    assert svc.flush() == []
+
+
 def test_classifier_joins_a_vote_read_before_its_flow():
     # prepare
     clock = _Clock()
