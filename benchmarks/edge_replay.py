@@ -24,7 +24,6 @@ import platform
 import resource
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -58,10 +57,10 @@ def run(
     train_packets: int,
     rules: Path | None,
     lstm_dir: Path | None,
-    lstm_scale_of: Callable[[str], float] | None = None,
 ) -> dict:
-    """``lstm_scale_of(src_ip)``: divide a flow's LSTM error by the threshold of the node that
-    sees its source (per-node calibration) instead of one scale from the training flows."""
+    """With ``lstm_dir``: ``lstm_scores`` is each packet's flow error over one scale (the 99th
+    percentile of the training flows' errors); ``lstm_errors`` and ``lstm_src`` (the raw error
+    and the flow's source host, per packet) let a caller calibrate per node instead."""
     engine = RuleEngine(rules)
     detectors: list[Detector] = [engine]
     lstm = None
@@ -81,7 +80,8 @@ def run(
     pipe = Pipeline("bench", detectors)
     n_flows = [0]  # flows are numbered through Flow.tag
     flow_score: list[float] = []
-    flow_lstm: list[float] = []  # the LSTM's error / its calibration on training flows
+    flow_lstm: list[float] = []  # the LSTM's raw error of each flow (0: not scored)
+    flow_src: list[str] = []  # each flow's source host
     train_flows: list[FlowRecord] = []
     train_lstm: list[float] = []
     lstm_scale = [1.0]
@@ -99,14 +99,15 @@ def run(
             n_flows[0] += 1
             flow_score.append(0.0)
             flow_lstm.append(0.0)
+            flow_src.append("")
         if state["training"]:
             train_flows.append(rec)
             if lstm is not None:
                 train_lstm.append(lstm_last[0])
             return
         if lstm is not None:
-            scale = lstm_scale_of(rec.src_ip) if lstm_scale_of is not None else lstm_scale[0]
-            flow_lstm[serial] = lstm_last[0] / scale
+            flow_lstm[serial] = lstm_last[0]
+            flow_src[serial] = rec.src_ip
         s = model.flow_score(rec) if model else 0.0
         if engine.last_matches:
             s += max(severity_weight[r] for r in engine.last_matches)
@@ -150,12 +151,14 @@ def run(
             n_flows[0] += 1
             flow_score.append(0.0)
             flow_lstm.append(0.0)
+            flow_src.append("")
         packet_flow.append(serial)
     pipe.close()
     pf = np.array(packet_flow)
     has_flow = pf >= 0
     scores = np.where(has_flow, np.array(flow_score)[np.maximum(pf, 0)], 0.0)
-    lstm_scores = np.where(has_flow, np.array(flow_lstm)[np.maximum(pf, 0)], 0.0)
+    lstm_errors = np.where(has_flow, np.array(flow_lstm)[np.maximum(pf, 0)], 0.0)
+    lstm_scores = lstm_errors / lstm_scale[0]
     # window score: a packet of a host whose window a rule flagged scores at least 0.9 x that
     for i, hw in enumerate(packet_hosts):
         if hw is not None and host_alarm:
@@ -169,6 +172,10 @@ def run(
     return {
         "scores": scores,
         "lstm_scores": lstm_only if lstm is not None else None,
+        "lstm_errors": lstm_errors if lstm is not None else None,
+        "lstm_src": np.where(has_flow, np.array(flow_src, dtype=object)[np.maximum(pf, 0)], "")
+        if lstm is not None
+        else None,
         "lstm": None
         if lstm is None
         else {

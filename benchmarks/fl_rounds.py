@@ -63,14 +63,19 @@ def training_flows(pcap: Path, train_packets: int) -> list[FlowRecord]:
     return flows
 
 
+def node_of(src_ip: str) -> str:
+    """The node that sees a source host: each host belongs to one node only."""
+    return f"node{zlib.crc32(src_ip.encode()) % NODES + 1}"
+
+
 def split_nodes(flows: list[FlowRecord], out: Path) -> list[Path]:
-    """One ``.npz`` per node: each source host's flows go to one node only."""
-    parts: list[list[FlowRecord]] = [[] for _ in range(NODES)]
+    """One ``<node>.npz`` per node (``node1`` ... in order), each with its own hosts' flows."""
+    parts: dict[str, list[FlowRecord]] = {f"node{i + 1}": [] for i in range(NODES)}
     for f in flows:
-        parts[zlib.crc32(f.src_ip.encode()) % NODES].append(f)
+        parts[node_of(f.src_ip)].append(f)
     paths = []
-    for i, part in enumerate(parts):
-        p = out / f"node{i + 1}.npz"
+    for name, part in parts.items():
+        p = out / f"{name}.npz"
         np.savez(
             p,
             src=np.asarray([f.src_ip for f in part]),
@@ -92,11 +97,6 @@ def base_model(flows: list[FlowRecord], out: Path, window: int) -> tuple[np.ndar
     return scaler.lo, scaler.hi
 
 
-def node_of(src_ip: str) -> str:
-    """The node that sees a source host (as ``split_nodes`` assigns them)."""
-    return f"node{zlib.crc32(src_ip.encode()) % NODES + 1}"
-
-
 def score(model_dir: Path, pcap: Path, labels: Path, train_packets: int) -> dict:
     """The LSTM alone, per packet, on the held-out part. Headline: per-node calibration, as a
     deployment runs (each node's agent divides its error by its OWN threshold from the model's
@@ -110,15 +110,19 @@ def score(model_dir: Path, pcap: Path, labels: Path, train_packets: int) -> dict
     meta = json.loads((model_dir / "metadata.json").read_text())
     own = {str(k): float(v) for k, v in (meta.get("thresholds_by_node") or {}).items()}
     fleet = float(meta["threshold"])
-    glob = edge_replay.run(pcap, train_packets, None, model_dir)
-    out = edge_replay.metrics(y[sel], glob["lstm_scores"][sel], att)
+    res = edge_replay.run(pcap, train_packets, None, model_dir)
+    out = edge_replay.metrics(y[sel], res["lstm_scores"][sel], att)
     if not own:
         return {**out, "calibration": "global scale (no per-node thresholds)"}
-    res = edge_replay.run(
-        pcap, train_packets, None, model_dir, lambda src: own.get(node_of(src), fleet)
+    scale = {src: own.get(node_of(src), fleet) for src in set(res["lstm_src"]) if src}
+    per_node = np.asarray(
+        [
+            e / scale[src] if src else 0.0
+            for e, src in zip(res["lstm_errors"], res["lstm_src"], strict=True)
+        ]
     )
     return {
-        **edge_replay.metrics(y[sel], res["lstm_scores"][sel], att),
+        **edge_replay.metrics(y[sel], per_node[sel], att),
         "calibration": "per node",
         "thresholds_by_node": own,
         "global_scale": {k: out[k] for k in ("roc_auc", "detection_rate_at_1pct_fpr")}
@@ -207,8 +211,8 @@ def central(
     threshold = float(np.quantile(reconstruction_errors(model, held), 0.995))
     # the same per-node calibration the federated nodes report (their held-out 99.5 %)
     own = {
-        f"node{i + 1}": float(np.quantile(reconstruction_errors(model, he), 0.995))
-        for i, he in enumerate(helds)
+        data.stem: float(np.quantile(reconstruction_errors(model, he), 0.995))
+        for data, he in zip(node_data, helds, strict=True)
         if len(he)
     }
     out = work / f"central-seed-{seed}"
