@@ -111,6 +111,9 @@ class AnomalyEvent(EventBase):
     window_start: float | None = None
     window_end: float | None = None
     model_version: ShortText | None = None
+    family: AttackFamily | None = None
+    """The attack family the detector attributes the verdict to (a rule carries its family);
+    None for unsupervised detectors, which only say "unusual"."""
     evidence: Annotated[dict[str, EvidenceValue], Field(max_length=64)] = Field(
         default_factory=dict
     )
@@ -175,6 +178,22 @@ class AlertEvent(EventBase):
     hosts: Annotated[list[HostAddr], Field(max_length=64)] = Field(default_factory=list)
     escalated: bool = False
     related_ids: Annotated[list[uuid.UUID], Field(max_length=64)] = Field(default_factory=list)
+    attackers: Annotated[list[HostAddr], Field(max_length=16)] = Field(default_factory=list)
+    """Hosts the incident names as the source of the attack (empty for a spoofed flood)."""
+    targets: Annotated[list[HostAddr], Field(max_length=16)] = Field(default_factory=list)
+    """Hosts the incident names as attacked."""
+    detectors: Annotated[list[ShortText], Field(max_length=8)] = Field(default_factory=list)
+    """Detectors that agreed (``rules``, ``novelty``, ``lstm``, ``iforest``, ``classifier``...)."""
+    rule_ids: Annotated[list[ShortText], Field(max_length=16)] = Field(default_factory=list)
+    nodes: Annotated[list[NodeId], Field(max_length=16)] = Field(default_factory=list)
+    """Sensors that reported the evidence."""
+    evidence: Annotated[dict[str, EvidenceValue], Field(max_length=32)] = Field(
+        default_factory=dict
+    )
+    event_first_ts: Annotated[float, Field(ge=0)] | None = None
+    """Event (capture) time of the first detection in the incident, epoch seconds: for a
+    replay, the capture's clock, so time-to-alert is measured in capture time."""
+    event_last_ts: Annotated[float, Field(ge=0)] | None = None
 
 
 class FLEvent(EventBase):
@@ -211,6 +230,10 @@ class NodeStatus(EventBase):
     drops: Annotated[dict[str, int], Field(max_length=32)] = Field(default_factory=dict)
     agent_version: ShortText = ""
     source: ShortText = ""
+    baseline: Literal["learning", "ready", "off"] | None = None
+    """The node's own benign baseline: still learning (no novelty verdicts yet), ready, off."""
+    baseline_progress: Probability | None = None
+    """How far the learning period is (0..1)."""
 
 
 class ModelAnnouncement(EventBase):
