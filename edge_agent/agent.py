@@ -15,6 +15,8 @@ from contracts.transports import TransportOptions, open_publisher, open_subscrib
 from contracts.transports.base import Publisher
 from edge_agent.capture import PacketSource, open_source
 from edge_agent.detectors.base import Detector
+from edge_agent.detectors.baseline import Baseline, BaselineConfig
+from edge_agent.detectors.scorer import EdgeScorer
 from edge_agent.fl.flow_store import FlowStore
 from edge_agent.model_update import ModelUpdater
 from edge_agent.outbox import Outbox
@@ -30,18 +32,33 @@ FLAGGED_MEMORY_S = 600.0
 _KIND = {FlowRecord: "flows", AnomalyEvent: "anomalies", NodeStatus: "status", FLEvent: "fl"}
 
 
-def load_detectors(settings: AgentSettings) -> list[Detector]:
-    detectors: list[Detector] = [RuleEngine(settings.rules_file)]
+def load_scorer(settings: AgentSettings) -> EdgeScorer:
+    """The agent's detection stack (rules, the node's baseline, the int8 LSTM, host-window
+    escalation) as one :class:`EdgeScorer`: what the agent runs and the benchmarks import."""
+    lstm = None
     if settings.model_dir is not None:
         try:
             from edge_agent.detectors.lstm import LstmDetector  # type: ignore[import-not-found,unused-ignore]
         except ImportError:
             log.warning(
-                "agent: --model-dir given but the LSTM detector is not available in this build; rules only"
+                "agent: --model-dir given but the LSTM detector is not available in this build"
             )
         else:
-            detectors.append(LstmDetector.load(settings.model_dir, settings.node_id))
-    return detectors
+            lstm = LstmDetector.load(settings.model_dir, settings.node_id)
+    baseline = None
+    if settings.baseline:
+        baseline = Baseline(
+            BaselineConfig(
+                learn_flows=settings.learn_flows,
+                learn_s=settings.learn_hours * 3600.0,
+                path=settings.baseline_file(),
+            )
+        )
+    return EdgeScorer(RuleEngine(settings.rules_file), baseline, lstm)
+
+
+def load_detectors(settings: AgentSettings) -> list[Detector]:
+    return [load_scorer(settings)]
 
 
 def mqtt_options(settings: AgentSettings) -> TransportOptions:
@@ -85,14 +102,14 @@ class Agent:
             self.publisher,
             UplinkConfig(batch_interval_s=settings.batch_interval_s),
         )
-        self.model_version: str | None = next(
-            (str(d.version) for d in self.pipeline.detectors if hasattr(d, "version")), None
+        self.scorer: EdgeScorer | None = next(
+            (d for d in self.pipeline.detectors if isinstance(d, EdgeScorer)), None
         )
+        versions = (getattr(d, "version", None) for d in self.pipeline.detectors)
+        self.model_version: str | None = next((str(v) for v in versions if v), None)
         self.updater = self._model_updater()
         self.flow_store: FlowStore | None = None
         if settings.flow_store_path is not None:
-            from edge_agent.fl.flow_store import FlowStore
-
             self.flow_store = FlowStore(settings.flow_store_path)
         self._store_buffer: list[FlowRecord] = []
         self._flagged: dict[str, float] = {}
@@ -102,7 +119,14 @@ class Agent:
 
     def _model_updater(self) -> ModelUpdater | None:
         s = self.settings
-        swappable = next((d for d in self.pipeline.detectors if hasattr(d, "swap")), None)
+        swappable = next(
+            (
+                d.lstm if isinstance(d, EdgeScorer) else d
+                for d in self.pipeline.detectors
+                if hasattr(d, "swap") and (not isinstance(d, EdgeScorer) or d.lstm is not None)
+            ),
+            None,
+        )
         if not s.model_public_keys or swappable is None:
             return None
         from contracts.signing import load_public_keys
@@ -194,6 +218,12 @@ class Agent:
             drops=dict(list(drops.items())[:32]),
             agent_version=AGENT_VERSION,
             source=self.settings.source[:200],
+            baseline=self.scorer.baseline_state if self.scorer is not None else None,
+            baseline_progress=(
+                self.scorer.baseline.progress
+                if self.scorer is not None and self.scorer.baseline is not None
+                else None
+            ),
         )
 
     # -- the loop -------------------------------------------------------------------------------

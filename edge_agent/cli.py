@@ -39,7 +39,32 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     run.add_argument(
         "--keep-running", action="store_true", help="stay connected after a finite source ends"
     )
+    run.add_argument(
+        "--baseline-file",
+        dest="baseline_path",
+        type=Path,
+        help="the learned baseline (default: <outbox>.baseline.json beside the outbox)",
+    )
+    run.add_argument(
+        "--learn-flows", type=int, help="learning period: at least this many flows (1000)"
+    )
+    run.add_argument(
+        "--learn-hours", type=float, help="learning period: and this much capture time (24)"
+    )
+    run.add_argument(
+        "--no-baseline",
+        dest="baseline",
+        action="store_false",
+        default=None,
+        help="do not learn a baseline (rules and LSTM only)",
+    )
     run.set_defaults(handler=_run)
+    rl = asub.add_parser(
+        "relearn", help="forget the learned baseline: the next start learns the network anew"
+    )
+    rl.add_argument("--baseline-file", type=Path, help="the baseline file to forget")
+    rl.add_argument("--outbox", type=Path, help="or: the agent's outbox (baseline beside it)")
+    rl.set_defaults(handler=_relearn)
     st = asub.add_parser("outbox-stats", help="depth and drops of an outbox file")
     st.add_argument("--outbox", type=Path, required=True)
     st.set_defaults(handler=_outbox_stats)
@@ -68,6 +93,10 @@ def _run(args: argparse.Namespace) -> int:
         "flow_store_path",
         "max_packets",
         "heartbeat_s",
+        "baseline_path",
+        "learn_flows",
+        "learn_hours",
+        "baseline",
     )
     given = {k: getattr(args, k) for k in fields if getattr(args, k) is not None}
     try:
@@ -82,6 +111,23 @@ def _run(args: argparse.Namespace) -> int:
         log.error("%s", exc)
         return 1
     log.info("agent stopped: %s", json.dumps(result))
+    return 0
+
+
+def _relearn(args: argparse.Namespace) -> int:
+    from edge_agent.settings import baseline_beside
+
+    path: Path | None = args.baseline_file
+    if path is None and args.outbox is not None:
+        path = baseline_beside(Path(args.outbox))
+    if path is None:
+        log.error("relearn: give --baseline-file or --outbox")
+        return 2
+    if not path.exists():
+        print(f"{path}: no learned baseline; the agent learns at its next start")
+        return 0
+    path.unlink()
+    print(f"{path}: removed; restart the agent to learn this network anew")
     return 0
 
 

@@ -36,6 +36,17 @@ class AgentSettings(BaseSettings):
     """Keep recent flows here for federated training (never leaves the device)."""
     status_interval_s: float = Field(5.0, gt=0)
     max_packets: int | None = None
+    baseline: bool = True
+    """Learn this network's own benign baseline at first start (novelty detector)."""
+    baseline_path: Path | None = None
+    """Where the learned baseline is kept (default: beside the outbox, ``<outbox>.baseline.json``)."""
+    learn_flows: int = Field(1000, ge=10, le=1_000_000)
+    """The learning period lasts at least this many clean flows ..."""
+    learn_hours: float = Field(24.0, ge=0, le=24 * 90)
+    """... and at least this many hours of capture time."""
+
+    def baseline_file(self) -> Path:
+        return self.baseline_path or baseline_beside(self.outbox_path)
 
     @field_validator("mqtt_password")
     @classmethod
@@ -59,3 +70,8 @@ class AgentSettings(BaseSettings):
         if not v.startswith(("mqtt://", "mqtts://", "memory://")):
             raise ValueError("mqtt_url must start with mqtt://, mqtts:// or memory://")
         return v
+
+
+def baseline_beside(outbox: Path) -> Path:
+    """The default baseline file of the agent whose outbox is ``outbox``."""
+    return outbox.with_name(f"{outbox.stem}.baseline.json")

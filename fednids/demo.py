@@ -188,6 +188,9 @@ class Demo:
                 flow_store_path=self._flow_store(node) if self.federation else None,
                 model_public_keys=[self.model_pub] if self.model_pub else [],
                 models_root=self.dir / f"{node}.models",
+                # the demo's sensors learn their network for its first minute (a real one: a day)
+                learn_flows=200,
+                learn_hours=60 / 3600,
             )
             in_process = self.mqtt.startswith("memory://")
             agent = Agent(settings, publisher=open_publisher(self.mqtt) if in_process else None)

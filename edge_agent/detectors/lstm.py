@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,14 +58,30 @@ class LoadedModel:
     in_zero: int
     lock: threading.Lock
 
-    def score(self, window: np.ndarray) -> float:
-        x = np.clip((np.log1p(np.maximum(window, 0.0)) - self.lo) / (self.hi - self.lo), 0.0, 1.0)
-        q = np.clip(np.round(x / self.in_scale + self.in_zero), -128, 127).astype(np.int8)[None]
+    def scale_row(self, features: list[float]) -> np.ndarray:
+        """One flow's features as the model sees them: log-scaled into [0, 1] (float32)."""
+        x = np.log1p(np.maximum(np.asarray(features, dtype=np.float32), 0.0))
+        return np.clip((x - self.lo) / (self.hi - self.lo), 0.0, 1.0)
+
+    def quantize(self, x: np.ndarray) -> np.ndarray:
+        return np.clip(np.round(x / self.in_scale + self.in_zero), -128, 127).astype(np.int8)
+
+    def score_quantized(self, x: np.ndarray, q: np.ndarray) -> float:
+        """Reconstruction error (MSE) of a window: scaled rows ``x`` and their int8 ``q``."""
         with self.lock:
-            self.interpreter.set_tensor(self.in_index, q)
+            self.interpreter.set_tensor(self.in_index, q[None])
             self.interpreter.invoke()
             recon = self.interpreter.get_tensor(self.out_index)[0]
-        return float(np.mean((recon - x) ** 2))
+        d = (recon - x).ravel()
+        return float(d @ d) / d.size
+
+    def score_scaled(self, x: np.ndarray) -> float:
+        """Reconstruction error (MSE) of a window of already scaled rows (``scale_row``)."""
+        return self.score_quantized(x, self.quantize(x))
+
+    def score(self, window: np.ndarray) -> float:
+        x = np.clip((np.log1p(np.maximum(window, 0.0)) - self.lo) / (self.hi - self.lo), 0.0, 1.0)
+        return self.score_scaled(x.astype(np.float32))
 
 
 def _threshold(meta: dict[str, Any], node_id: str | None, model_dir: Path) -> tuple[float, str]:
@@ -132,13 +148,21 @@ def load_model(model_dir: Path, node_id: str | None = None) -> LoadedModel:
 
 
 class LstmDetector:
+    """Keeps each source host's last ``window`` flows (scaled once, as the model sees them) and
+    scores the window every time one of the host's flows ends. ``score_flow`` returns the
+    reconstruction error (the scorer in :mod:`edge_agent.detectors.scorer` combines it with
+    the other detectors); ``on_flow`` is the stand-alone detector (an event above threshold)."""
+
     name = "lstm"
 
     def __init__(self, model: LoadedModel, node_id: str | None = None) -> None:
         self.model = model
         self.node_id = node_id
-        self._hosts: OrderedDict[str, deque[list[float]]] = OrderedDict()
+        self._hosts: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._hosts_model: LoadedModel = model
         self.scored = 0
+        self.last_error = 0.0
+        """The reconstruction error of the last flow scored."""
 
     @classmethod
     def load(cls, model_dir: Path, node_id: str | None = None) -> LstmDetector:
@@ -148,27 +172,42 @@ class LstmDetector:
     def version(self) -> str:
         return self.model.version
 
+    @property
+    def threshold(self) -> float:
+        return self.model.threshold
+
     def swap(self, model_dir: Path) -> str:
         """Replace the running model with a fully checked new one; the old one stays on error."""
         new = load_model(Path(model_dir), self.node_id)
         self.model = new  # one reference assignment: scoring threads see old or new, never half
         return new.version
 
-    def on_flow(self, flow: FlowRecord) -> list[AnomalyEvent]:
+    def score_flow(self, flow: FlowRecord) -> float:
+        """Add the flow to its source host's window and return the window's error."""
         m = self.model
-        buf = self._hosts.get(flow.src_ip)
-        if buf is None:
-            buf = self._hosts[flow.src_ip] = deque(maxlen=m.window)
+        if m is not self._hosts_model:  # a new model may scale differently: start windows anew
+            self._hosts.clear()
+            self._hosts_model = m
+        x = m.scale_row(flow.features)
+        q = m.quantize(x)
+        win = self._hosts.get(flow.src_ip)
+        if win is None:  # a host's first flow fills its window (the oldest row pads it)
+            win = self._hosts[flow.src_ip] = (np.tile(x, (m.window, 1)), np.tile(q, (m.window, 1)))
             if len(self._hosts) > MAX_HOSTS:
                 self._hosts.popitem(last=False)
         else:
             self._hosts.move_to_end(flow.src_ip)
-        buf.append(flow.features)
-        rows = list(buf)
-        if len(rows) < m.window:
-            rows = [rows[0]] * (m.window - len(rows)) + rows
-        score = m.score(np.asarray(rows, dtype=np.float32))
+            for buf, row in ((win[0], x), (win[1], q)):
+                buf[:-1] = buf[1:]
+                buf[-1] = row
+        score = m.score_quantized(win[0], win[1])
         self.scored += 1
+        self.last_error = score
+        return score
+
+    def on_flow(self, flow: FlowRecord) -> list[AnomalyEvent]:
+        m = self.model
+        score = self.score_flow(flow)
         if score <= m.threshold:
             return []
         return [

@@ -161,6 +161,7 @@ class RuleEngine:
                     score=score,
                     threshold=rule.threshold,
                     severity=rule.severity,
+                    family=rule.family,
                     flow_id=flow.flow_id,
                     src_ip=flow.src_ip,
                     dst_ip=flow.dst_ip,  # type: ignore[arg-type]
@@ -216,6 +217,7 @@ class RuleEngine:
                     score=1.0 - jitter,
                     threshold=1.0 - rule.max_jitter,
                     severity=rule.severity,
+                    family=rule.family,
                     flow_id=flow.flow_id,
                     src_ip=flow.src_ip,
                     dst_ip=flow.dst_ip,  # type: ignore[arg-type]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from contracts.events import SEVERITIES, Severity
+from contracts.events import ATTACK_FAMILIES, SEVERITIES, AttackFamily, Severity
 from contracts.features import FEATURE_INDEX
 from edge_agent.capture.errors import EdgeAgentError
 
@@ -41,6 +41,7 @@ class FlowRule:
     match: tuple[Condition, ...]
     any_of: tuple[tuple[Condition, ...], ...] = ()
     suppress_s: float = 60.0
+    family: AttackFamily = "other"
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class BeaconRule:
     min_interval_s: float = 5.0
     exclude_ports: frozenset[int] = field(default_factory=frozenset)
     suppress_s: float = 600.0
+    family: AttackFamily = "botnet"
 
 
 def _line_of(text: str, rule_id: str) -> int:
@@ -87,6 +89,15 @@ def _conds(table: Any, where: str) -> tuple[Condition, ...]:
     return tuple(out)
 
 
+def _family(raw: dict[str, Any], default: AttackFamily) -> AttackFamily:
+    family = raw.get("family", default)
+    if family not in ATTACK_FAMILIES or family == "benign":
+        raise ValueError(
+            f"family must be one of {', '.join(f for f in ATTACK_FAMILIES if f != 'benign')}"
+        )
+    return family  # type: ignore[no-any-return]
+
+
 def _flow_rule(raw: dict[str, Any]) -> FlowRule:
     for key in ("id", "severity", "score", "threshold", "match"):
         if key not in raw:
@@ -101,6 +112,7 @@ def _flow_rule(raw: dict[str, Any]) -> FlowRule:
         "match",
         "any",
         "suppress_s",
+        "family",
     }
     if unknown:
         raise ValueError(f"unknown key(s) {', '.join(sorted(unknown))}")
@@ -110,6 +122,7 @@ def _flow_rule(raw: dict[str, Any]) -> FlowRule:
         raise ValueError("key must be 'src' or 'dst'")
     if raw["score"] not in FEATURE_INDEX and raw["score"] not in FIELDS:
         raise ValueError(f"score names an unknown feature or field {raw['score']!r}")
+    family = _family(raw, "other")
     any_raw = raw.get("any", [])
     if not isinstance(any_raw, list):
         raise ValueError("any must be a list of condition tables")
@@ -123,6 +136,7 @@ def _flow_rule(raw: dict[str, Any]) -> FlowRule:
         match=_conds(raw["match"], "match"),
         any_of=tuple(_conds(t, f"any[{i}]") for i, t in enumerate(any_raw)),
         suppress_s=float(raw.get("suppress_s", 60.0)),
+        family=family,
     )
 
 
@@ -138,6 +152,7 @@ def _beacon_rule(raw: dict[str, Any]) -> BeaconRule:
         min_interval_s=float(raw.get("min_interval_s", 5.0)),
         exclude_ports=frozenset(int(p) for p in raw.get("exclude_ports", [])),
         suppress_s=float(raw.get("suppress_s", 600.0)),
+        family=_family(raw, "botnet"),
     )
 
 
