@@ -13,6 +13,7 @@ from contracts.events import AnomalyEvent, EventBase, FLEvent, FlowRecord, NodeS
 from contracts.topics import MQTT_MODEL_TOPIC, MqttKind, mqtt_topic
 from contracts.transports import TransportOptions, open_publisher, open_subscriber
 from contracts.transports.base import Publisher
+from contracts.version import __version__
 from edge_agent.capture import PacketSource, open_source
 from edge_agent.detectors.base import Detector
 from edge_agent.detectors.baseline import Baseline, BaselineConfig
@@ -26,7 +27,7 @@ from edge_agent.settings import AgentSettings
 from edge_agent.uplink import Uplink, UplinkConfig
 
 log = logging.getLogger(__name__)
-AGENT_VERSION = "0.1.0"
+AGENT_VERSION = __version__
 FLAGGED_MEMORY_S = 600.0
 """A host a detector flagged keeps its flows out of the training store this long."""
 _KIND = {FlowRecord: "flows", AnomalyEvent: "anomalies", NodeStatus: "status", FLEvent: "fl"}

@@ -1,3 +1,5 @@
 """fednids: the ``fednids`` console script, dispatching to each part's own CLI."""
 
-__version__ = "0.1.0"
+from contracts.version import __version__
+
+__all__ = ["__version__"]

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 
+from contracts.version import __version__
 from hub.api.routes import alerts, events, fleet, health
 from hub.api.ws import router as ws_router
 from hub.bus import EventBus
@@ -19,7 +20,7 @@ from hub.storage import EventStore, Queries
 def create_app(settings: HubSettings, store: EventStore, bus: EventBus | None = None) -> FastAPI:
     app = FastAPI(
         title="fednids hub API",
-        version="0.1.0",
+        version=__version__,
         openapi_url="/api/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,
