@@ -1,4 +1,7 @@
-"""Packets -> flows -> detectors -> events: the edge agent's data plane, with no I/O."""
+"""Packets -> flows -> detectors -> events: the edge agent's data plane, with no I/O.
+
+IP packets go to the flow table and the flow detectors; ARP packets go to the ARP monitor
+(:mod:`edge_agent.detectors.arp`) and never into a flow."""
 
 from __future__ import annotations
 
@@ -6,7 +9,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 
 from contracts.events import AnomalyEvent, EventBase, FlowRecord
-from edge_agent.capture.packet import Packet, ParseStats
+from edge_agent.capture.packet import ArpPacket, Packet, ParseStats
+from edge_agent.detectors.arp import ArpMonitor
 from edge_agent.detectors.base import Detector
 from edge_agent.flows import FlowConfig, FlowTable, to_record
 from edge_agent.flows.flow import Flow
@@ -16,7 +20,8 @@ TICK_S = 1.0
 
 class Pipeline:
     """Feed packets in capture order. ``feed``/``tick``/``close`` return the events to publish:
-    :class:`FlowRecord` for every finished flow and the detectors' :class:`AnomalyEvent`."""
+    :class:`FlowRecord` for every finished flow, the detectors' and the ARP monitor's
+    :class:`AnomalyEvent`."""
 
     def __init__(
         self,
@@ -24,8 +29,13 @@ class Pipeline:
         detectors: Sequence[Detector] = (),
         config: FlowConfig | None = None,
         parse_stats: ParseStats | None = None,
+        arp: ArpMonitor | None = None,
     ) -> None:
         self.node_id = node_id
+        self.arp = arp if arp is not None else ArpMonitor(node_id)
+        """Sees every ARP packet (default: an :class:`ArpMonitor` with the default config)."""
+        self.arp_packets = 0
+        self._arp_now = 0.0
         self.parse_stats = parse_stats
         """The source's skip counters (``source.stats``), reported as ``malformed_<reason>``."""
         self.detectors = list(detectors)
@@ -38,10 +48,16 @@ class Pipeline:
         self.on_flow_end: Callable[[Flow, FlowRecord], None] | None = None
         """Optional hook after the detectors saw a finished flow (benchmarks, local stores)."""
 
-    def feed(self, pkt: Packet) -> list[EventBase]:
+    def feed(self, pkt: Packet | ArpPacket) -> list[EventBase]:
         self.packets += 1
-        ended = self.table.add(pkt)
-        out: list[EventBase] = self._emit(ended) if ended else []
+        out: list[EventBase]
+        if isinstance(pkt, ArpPacket):
+            self.arp_packets += 1
+            self._arp_now = max(self._arp_now, pkt.ts)
+            out = list(self._count(self.arp.on_arp(pkt)))
+        else:
+            ended = self.table.add(pkt)
+            out = self._emit(ended) if ended else []
         if pkt.ts >= self._next_tick:
             if self._next_tick:
                 out.extend(self.tick(pkt.ts))
@@ -53,6 +69,7 @@ class Pipeline:
         out = self._emit(self.table.expire(now))
         for det in self.detectors:
             out.extend(self._count(det.on_tick(now)))
+        out.extend(self._count(self.arp.on_tick(now)))
         return out
 
     def close(self) -> list[EventBase]:
@@ -60,6 +77,7 @@ class Pipeline:
         out = self._emit(self.table.flush())
         for det in self.detectors:
             out.extend(self._count(det.on_tick(self.table.now)))
+        out.extend(self._count(self.arp.on_tick(max(self.table.now, self._arp_now))))
         return out
 
     def _count(self, events: list[AnomalyEvent]) -> list[AnomalyEvent]:
@@ -82,10 +100,12 @@ class Pipeline:
         return out
 
     def counters(self) -> dict[str, int]:
-        """Packets, flows, anomalies, open flows, evictions, flows ended by reason and, when the
-        source's ``parse_stats`` were given, the malformed / skipped frames by reason."""
+        """Packets (``arp_packets`` of them ARP), flows, anomalies, open flows, evictions, flows
+        ended by reason and, when the source's ``parse_stats`` were given, the malformed /
+        skipped frames by reason."""
         out = {
             "packets": self.packets,
+            "arp_packets": self.arp_packets,
             "flows": self.flows,
             "anomalies": self.anomalies,
             "open_flows": len(self.table),

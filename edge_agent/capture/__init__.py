@@ -1,7 +1,8 @@
 """Packet sources, chosen by a spec: ``pcap:PATH``, ``live:IFACE``, ``sim:SCENARIO?k=v``.
 
-Every source is an iterable of :class:`Packet` with a ``stats`` (:class:`ParseStats`) of
-what it skipped and why.
+Every source is an iterable of :class:`Packet` (IP) and :class:`ArpPacket` (ARP; tell them
+apart with ``isinstance(p, ArpPacket)``) with a ``stats`` (:class:`ParseStats`) of what it
+skipped and why.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from urllib.parse import parse_qsl
 
 from edge_agent.capture.errors import CaptureError, EdgeAgentError
 from edge_agent.capture.frames import write_pcap
-from edge_agent.capture.packet import Packet, ParseStats, parse_frame
+from edge_agent.capture.packet import ArpPacket, Packet, ParseStats, parse_frame
 
 __all__ = [
+    "ArpPacket",
     "CaptureError",
     "EdgeAgentError",
     "Packet",
@@ -28,11 +30,11 @@ __all__ = [
 
 
 class PacketSource(Protocol):
-    """Iterates packets; a live source also yields ``None`` when idle for a moment."""
+    """Iterates IP and ARP packets; a live source also yields ``None`` when idle for a moment."""
 
     stats: ParseStats
 
-    def __iter__(self) -> Iterator[Packet | None]: ...
+    def __iter__(self) -> Iterator[Packet | ArpPacket | None]: ...
 
 
 def _opts(query: str) -> dict[str, str]:

@@ -1,5 +1,5 @@
-"""Building Ethernet/IPv4 frames with ``struct`` (for the simulator and test fixtures), and
-writing them as a classic pcap file."""
+"""Building Ethernet/IPv4 and ARP frames with ``struct`` (for the simulator and test
+fixtures), and writing them as a classic pcap file."""
 
 from __future__ import annotations
 
@@ -74,6 +74,38 @@ def icmp_frame(
         + bytes((icmp_type, 0, 0, 0, 0, 1, 0, 1))
     )
     return ts, hdr, 14 + total, label
+
+
+BROADCAST_MAC = b"\xff" * 6
+
+
+def mac(text: str) -> bytes:
+    """``"02:00:00:00:00:01"`` -> 6 packed bytes."""
+    return bytes.fromhex(text.replace(":", "").replace("-", ""))
+
+
+def arp_frame(
+    ts: float,
+    op: int,
+    sender_mac: bytes,
+    sender_ip: bytes,
+    target_ip: bytes,
+    target_mac: bytes = bytes(6),
+    eth_dst: bytes | None = None,
+    vlan: int | None = None,
+    label: str = "benign",
+) -> Frame:
+    """An Ethernet ARP request (``op`` 1) or reply (``op`` 2), optionally 802.1Q-tagged;
+    ``eth_dst`` defaults to broadcast for a request and to ``target_mac`` for a reply.
+    The frame is padded to the 60-byte Ethernet minimum, as a NIC sends it."""
+    dst = eth_dst if eth_dst is not None else BROADCAST_MAC if op == 1 else target_mac
+    tag = struct.pack("!HH", 0x8100, vlan & 0x0FFF) if vlan is not None else b""
+    body = struct.pack(
+        "!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, op, sender_mac, sender_ip, target_mac, target_ip
+    )
+    data = dst + sender_mac + tag + b"\x08\x06" + body
+    data += bytes(max(0, 60 - len(data)))
+    return ts, data, len(data), label
 
 
 def write_pcap(

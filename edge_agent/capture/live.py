@@ -1,4 +1,8 @@
-"""``live:IFACE``: live capture with scapy's L2 socket (raw frames into our own parser)."""
+"""``live:IFACE``: live capture with scapy's L2 socket (raw frames into our own parser).
+
+With no filter (the default) every frame reaches the parser, ARP included. A user's BPF filter
+is passed as is; it must let ``arp`` through for the ARP monitor to see anything (e.g.
+``"ip or ip6 or arp"``, not ``"ip"``)."""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import time
 from collections.abc import Iterator
 
 from edge_agent.capture.errors import CaptureError
-from edge_agent.capture.packet import LT_ETHERNET, Packet, ParseStats, parse_frame
+from edge_agent.capture.packet import LT_ETHERNET, ArpPacket, Packet, ParseStats, parse_frame
 
 NO_PERMISSION = (
     "live capture on {iface} needs CAP_NET_RAW: run as root, or grant it with "
@@ -53,8 +57,9 @@ class LiveSource:
     def stop(self) -> None:
         self._stop = True
 
-    def __iter__(self) -> Iterator[Packet | None]:
-        """Packets, and ``None`` after 0.2 s without one (so the caller can expire flows)."""
+    def __iter__(self) -> Iterator[Packet | ArpPacket | None]:
+        """IP and ARP packets, and ``None`` after 0.2 s without one (so the caller can expire
+        flows)."""
         deadline = time.monotonic() + self.max_seconds if self.max_seconds else None
         try:
             while not self._stop and (deadline is None or time.monotonic() < deadline):

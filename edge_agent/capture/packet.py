@@ -1,7 +1,11 @@
-"""Link-layer frames -> :class:`Packet`, with ``struct`` only (no scapy on the hot path).
+"""Link-layer frames -> :class:`Packet` or :class:`ArpPacket`, with ``struct`` only (no scapy
+on the hot path).
 
-Anything that is not an IPv4/IPv6 TCP, UDP or ICMP packet we can read is counted by reason
-in :class:`ParseStats` and skipped; nothing raises.
+``parse_frame`` returns a :class:`Packet` for an IPv4/IPv6 TCP, UDP or ICMP packet, an
+:class:`ArpPacket` for an Ethernet/IPv4 ARP request or reply (EtherType 0x0806 on Ethernet,
+802.1Q/QinQ and Linux cooked captures), and ``None`` for anything else, counted by reason in
+:class:`ParseStats`; nothing raises. Tell the two apart with ``isinstance(pkt, ArpPacket)``:
+ARP has no ports, no protocol number and never belongs to a flow.
 """
 
 from __future__ import annotations
@@ -32,20 +36,33 @@ _tcp = struct.Struct("!HHIIBBH").unpack_from
 _IPV6_EXT = frozenset((0, 43, 60, 51))  # hop-by-hop, routing, destination options, AH
 
 
-class ParseStats:
-    """Per-reason counters of frames that were skipped."""
+ETH_ARP = 0x0806
+ARP_REQUEST, ARP_REPLY = 1, 2
+_arp_head = struct.Struct("!HHBBH").unpack_from  # hardware/protocol type and size, op
+_arp_addrs = struct.Struct("!6s4s6s4s").unpack_from  # the addresses of an Ethernet/IPv4 ARP
+_NO_MAC = b""
 
-    __slots__ = ("parsed", "skipped")
+
+class ParseStats:
+    """Counters: frames parsed (``parsed``, IP and ARP; ``arp`` of them ARP) and frames
+    skipped, by reason."""
+
+    __slots__ = ("arp", "parsed", "skipped")
 
     def __init__(self) -> None:
         self.parsed = 0
+        self.arp = 0
         self.skipped: Counter[str] = Counter()
 
     def skip(self, reason: str) -> None:
         self.skipped[reason] += 1
 
     def as_dict(self) -> dict[str, int]:
-        return {"parsed": self.parsed, **{f"skipped_{k}": v for k, v in self.skipped.items()}}
+        return {
+            "parsed": self.parsed,
+            "parsed_arp": self.arp,
+            **{f"skipped_{k}": v for k, v in self.skipped.items()},
+        }
 
 
 class Packet:
@@ -98,10 +115,98 @@ class Packet:
         return f"Packet(ts={self.ts}, {self.src.hex()}:{self.sport} -> {self.dst.hex()}:{self.dport}, proto={self.proto})"
 
 
+class ArpPacket:
+    """One Ethernet/IPv4 ARP request (``op`` 1) or reply (``op`` 2).
+
+    MACs and IPs are packed bytes (6 and 4). ``eth_src``/``eth_dst`` are the link-layer
+    addresses of the frame (``b""`` when the capture does not carry them: a Linux cooked
+    capture has no destination, except ``ff:ff:ff:ff:ff:ff`` for a frame it saw broadcast)."""
+
+    __slots__ = (
+        "eth_dst",
+        "eth_src",
+        "label",
+        "op",
+        "sender_ip",
+        "sender_mac",
+        "target_ip",
+        "target_mac",
+        "ts",
+    )
+
+    def __init__(
+        self,
+        ts: float,
+        op: int,
+        sender_mac: bytes,
+        sender_ip: bytes,
+        target_mac: bytes,
+        target_ip: bytes,
+        eth_src: bytes = _NO_MAC,
+        eth_dst: bytes = _NO_MAC,
+        label: str | None = None,
+    ) -> None:
+        self.ts = ts
+        self.op = op
+        self.sender_mac = sender_mac
+        self.sender_ip = sender_ip
+        self.target_mac = target_mac
+        self.target_ip = target_ip
+        self.eth_src = eth_src
+        self.eth_dst = eth_dst
+        self.label = label
+
+    @property
+    def gratuitous(self) -> bool:
+        """An announcement of the sender's own address (sender IP == target IP)."""
+        return self.sender_ip == self.target_ip
+
+    def __repr__(self) -> str:
+        kind = "request" if self.op == ARP_REQUEST else "reply"
+        return (
+            f"ArpPacket(ts={self.ts}, {kind}, {self.sender_mac.hex(':')} "
+            f"{'.'.join(map(str, self.sender_ip))} -> {self.target_mac.hex(':')} "
+            f"{'.'.join(map(str, self.target_ip))})"
+        )
+
+
+_BROADCAST = b"\xff" * 6
+
+
+def _cooked_macs(data: bytes, pkttype: int, alen: int, addr_at: int) -> tuple[bytes, bytes]:
+    """(eth_src, eth_dst) of a Linux cooked frame: the source when it is a MAC, the
+    destination only when the kernel saw the frame broadcast (packet type 1)."""
+    src = data[addr_at : addr_at + 6] if alen == 6 else _NO_MAC
+    return src, _BROADCAST if pkttype == 1 else _NO_MAC
+
+
+def _arp_packet(
+    data: bytes, off: int, ts: float, eth_src: bytes, eth_dst: bytes, stats: ParseStats
+) -> ArpPacket | None:
+    if len(data) < off + 8:
+        stats.skip("arp_truncated")
+        return None
+    htype, ptype, hlen, plen, op = _arp_head(data, off)
+    if htype != 1 or ptype != 0x0800 or hlen != 6 or plen != 4:
+        stats.skip("arp_bad_header")  # not Ethernet/IPv4 (or garbage)
+        return None
+    if op not in (ARP_REQUEST, ARP_REPLY):
+        stats.skip("arp_bad_op")
+        return None
+    if len(data) < off + 28:
+        stats.skip("arp_truncated")
+        return None
+    sha, spa, tha, tpa = _arp_addrs(data, off + 8)
+    return ArpPacket(ts, op, sha, spa, tha, tpa, eth_src, eth_dst)
+
+
 def parse_frame(
     data: bytes, linktype: int, ts: float, wirelen: int, stats: ParseStats, label: str | None = None
-) -> Packet | None:
-    """Parse one captured frame; ``wirelen`` is the original length (frames may be truncated)."""
+) -> Packet | ArpPacket | None:
+    """Parse one captured frame; ``wirelen`` is the original length (frames may be truncated).
+
+    Returns a :class:`Packet` (IP), an :class:`ArpPacket` (ARP) or ``None`` (skipped and
+    counted in ``stats``); check ``isinstance(result, ArpPacket)`` before using IP fields."""
     try:
         if linktype == LT_ETHERNET:
             if len(data) < 14:
@@ -148,8 +253,23 @@ def parse_frame(
             pkt = _ipv4_packet(data, off, ts, wirelen - extra, stats)
         elif etype == 0x86DD:
             pkt = _ipv6_packet(data, off, ts, wirelen - extra, stats)
+        elif etype == ETH_ARP:
+            if linktype == LT_ETHERNET:
+                macs = data[6:12], data[0:6]
+            elif linktype == LT_LINUX_SLL:
+                macs = _cooked_macs(data, _u16(data, 0)[0], _u16(data, 4)[0], 6)
+            elif linktype == LT_LINUX_SLL2:
+                macs = _cooked_macs(data, data[10], data[11], 12)
+            else:
+                macs = _NO_MAC, _NO_MAC
+            arp = _arp_packet(data, off, ts, macs[0], macs[1], stats)
+            if arp is not None:
+                arp.label = label
+                stats.parsed += 1
+                stats.arp += 1
+            return arp
         else:
-            stats.skip("arp" if etype == 0x0806 else "non_ip")
+            stats.skip("non_ip")
             return None
     except (struct.error, IndexError):
         stats.skip("truncated")

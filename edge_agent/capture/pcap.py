@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from edge_agent.capture.errors import CaptureError
-from edge_agent.capture.packet import Packet, ParseStats, parse_frame
+from edge_agent.capture.packet import ArpPacket, Packet, ParseStats, parse_frame
 
 PCAP_MAGICS = {
     b"\xd4\xc3\xb2\xa1": ("<", 1e-6),
@@ -34,7 +34,8 @@ class PcapSource:
         if not self.path.is_file():
             raise CaptureError(f"pcap: no such file: {self.path}")
 
-    def __iter__(self) -> Iterator[Packet]:
+    def __iter__(self) -> Iterator[Packet | ArpPacket]:
+        """IP packets and ARP packets (tell them apart with ``isinstance(p, ArpPacket)``)."""
         for i, (linktype, ts, wirelen, data) in enumerate(self.frames()):
             label = self.labels[i] if self.labels is not None and i < len(self.labels) else None
             pkt = parse_frame(data, linktype, ts, wirelen, self.stats, label)

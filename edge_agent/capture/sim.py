@@ -24,6 +24,7 @@ from edge_agent.capture.packet import (
     PSH,
     RST,
     SYN,
+    ArpPacket,
     Packet,
     ParseStats,
     parse_frame,
@@ -488,7 +489,7 @@ class SimSource:
         self.stats = ParseStats()
         self.simulation = simulate(cfg)
 
-    def __iter__(self) -> Iterator[Packet]:
+    def __iter__(self) -> Iterator[Packet | ArpPacket]:
         import time
 
         frames = self.simulation.frames

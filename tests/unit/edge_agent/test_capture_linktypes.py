@@ -104,7 +104,7 @@ def test_ipv4_fragments():
 @pytest.mark.parametrize(
     ("data", "linktype", "reason"),
     [
-        (bytes(12) + b"\x08\x06" + bytes(28), 1, "arp"),
+        (bytes(12) + b"\x08\x06" + bytes(28), 1, "arp_bad_header"),  # not Ethernet/IPv4
         (bytes(12) + b"\x88\xcc" + bytes(30), 1, "non_ip"),  # LLDP
         (bytes(12) + b"\x00\x40" + bytes(64), 1, "non_ip"),  # 802.3 length field
         (ETH_IP4 + _ipv4_tcp(), 147, "linktype_147"),

@@ -67,7 +67,7 @@ def test_golden_flows_have_the_expected_shape(tmp_path):
     assert https["features"]["fwd_packets"] == 4 and https["features"]["bwd_packets"] == 3
     assert https["features"]["syn_count"] == 2 and https["features"]["fin_count"] == 2
     assert any(r["src"].startswith("2001:db8::1") for r in rows), "IPv6 flow missing"
-    assert stats["skipped_truncated"] == 2 and stats["skipped_arp"] == 1
+    assert stats["skipped_truncated"] == 2 and stats["skipped_arp_bad_header"] == 1
 
 
 def test_flow_records_from_the_fast_path_are_valid_contracts(tmp_path):

@@ -130,7 +130,7 @@ def test_counters_report_malformed_frames_by_reason():
         assert parse_frame(data, LT_ETHERNET, 1.0, len(data), stats) is None
     c = pipe.counters()
     assert c["malformed"] == 3
-    assert c["malformed_truncated"] == c["malformed_arp"] == c["malformed_non_ip"] == 1
+    assert c["malformed_truncated"] == c["malformed_arp_bad_header"] == c["malformed_non_ip"] == 1
     assert {"packets", "flows", "anomalies", "open_flows", "evictions"} <= set(
         Pipeline("x").counters()
     )
