@@ -15,6 +15,7 @@ from contracts.transports import TransportOptions, open_publisher, open_subscrib
 from contracts.transports.base import Publisher
 from contracts.version import __version__
 from edge_agent.capture import PacketSource, open_source
+from edge_agent.detectors.arp import ArpMonitor
 from edge_agent.detectors.base import Detector
 from edge_agent.detectors.baseline import Baseline, BaselineConfig
 from edge_agent.detectors.scorer import EdgeScorer
@@ -55,7 +56,9 @@ def load_scorer(settings: AgentSettings) -> EdgeScorer:
                 path=settings.baseline_file(),
             )
         )
-    return EdgeScorer(RuleEngine(settings.rules_file), baseline, lstm)
+    return EdgeScorer(
+        RuleEngine(settings.rules_file), baseline, lstm, arp=ArpMonitor(settings.node_id)
+    )
 
 
 def load_detectors(settings: AgentSettings) -> list[Detector]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from contracts.events import AnomalyEvent, EventBase, FlowRecord
 from edge_agent.capture.packet import ArpPacket, Packet, ParseStats
@@ -16,6 +17,12 @@ from edge_agent.flows import FlowConfig, FlowTable, to_record
 from edge_agent.flows.flow import Flow
 
 TICK_S = 1.0
+
+
+class ArpDetector(Protocol):
+    def on_arp(self, pkt: ArpPacket) -> list[AnomalyEvent]: ...
+
+    def on_tick(self, now: float) -> list[AnomalyEvent]: ...
 
 
 class Pipeline:
@@ -29,11 +36,14 @@ class Pipeline:
         detectors: Sequence[Detector] = (),
         config: FlowConfig | None = None,
         parse_stats: ParseStats | None = None,
-        arp: ArpMonitor | None = None,
+        arp: ArpDetector | None = None,
     ) -> None:
         self.node_id = node_id
-        self.arp = arp if arp is not None else ArpMonitor(node_id)
-        """Sees every ARP packet (default: an :class:`ArpMonitor` with the default config)."""
+        own = (getattr(d, "arp_path", None) for d in detectors)  # the scorer's own ARP path
+        self.arp: ArpDetector = (
+            arp if arp is not None else next((a for a in own if a), None) or ArpMonitor(node_id)
+        )
+        """Sees every ARP packet (default: the scorer's ARP monitor, else a default one)."""
         self.arp_packets = 0
         self._arp_now = 0.0
         self.parse_stats = parse_stats

@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from contracts.events import AnomalyEvent, AttackFamily, FlowRecord, Severity
+from edge_agent.capture.packet import ArpPacket
+from edge_agent.detectors.arp import ArpMonitor
 from edge_agent.detectors.baseline import Baseline, BaselineState
 from edge_agent.rules import RuleEngine
 
@@ -67,8 +69,12 @@ class EdgeScorer:
         baseline: Baseline | None = None,
         lstm: LstmDetector | None = None,
         config: ScorerConfig | None = None,
+        arp: ArpMonitor | None = None,
     ) -> None:
         self.rules = rules
+        self.arp = arp
+        self.arp_path = _ArpPath(self) if arp is not None else None
+        """What the pipeline feeds ARP packets to: the ARP monitor, whose hits flag hosts."""
         self.baseline = baseline
         self.lstm = lstm
         self.config = config or ScorerConfig()
@@ -106,6 +112,19 @@ class EdgeScorer:
             return b.lstm_scale, "node-learned"
         return lstm.threshold, lstm.model.threshold_scope
 
+    def _flag(
+        self, hosts: tuple[str, ...], windows: range, score: float, fam: AttackFamily
+    ) -> None:
+        for host in hosts:
+            for w in windows[:10]:
+                key = (host, w)
+                old = self._flags.get(key)
+                if old is None or score > old[0]:
+                    self._flags[key] = (score, fam)
+                    self._flags.move_to_end(key)
+        while len(self._flags) > MAX_FLAGS:
+            self._flags.popitem(last=False)
+
     # -- the detector interface -----------------------------------------------------------------
     def on_flow(self, flow: FlowRecord) -> list[AnomalyEvent]:
         cfg = self.config
@@ -140,15 +159,7 @@ class EdgeScorer:
         windows = range(int(flow.start_ts // cfg.window_s), int(flow.end_ts // cfg.window_s) + 1)
         if matched:
             fam = self._family.get(matched[0], "other")
-            for host in (flow.src_ip, flow.dst_ip):
-                for w in windows[:10]:
-                    key = (host, w)
-                    old = self._flags.get(key)
-                    if old is None or score > old[0]:
-                        self._flags[key] = (score, fam)
-                        self._flags.move_to_end(key)
-            while len(self._flags) > MAX_FLAGS:
-                self._flags.popitem(last=False)
+            self._flag((flow.src_ip, flow.dst_ip), windows, score, fam)
         else:
             best = 0.0
             for host in (flow.src_ip, flow.dst_ip):
@@ -222,3 +233,27 @@ class EdgeScorer:
 
     def on_tick(self, now: float) -> list[AnomalyEvent]:
         return self.rules.on_tick(now)
+
+
+class _ArpPath:
+    """The scorer's ARP side: the ARP monitor's hits pass through and flag the host they name
+    (an ARP scanner's or spoofer's IP flows are escalated like a rule-flagged host's)."""
+
+    def __init__(self, scorer: EdgeScorer) -> None:
+        self.scorer = scorer
+
+    def on_arp(self, pkt: ArpPacket) -> list[AnomalyEvent]:
+        sc = self.scorer
+        assert sc.arp is not None
+        events = sc.arp.on_arp(pkt)
+        for ev in events:
+            if ev.src_ip and ev.window_start is not None and ev.window_end is not None:
+                w = sc.config.window_s
+                windows = range(int(ev.window_start // w), int(ev.window_end // w) + 2)
+                weight = SEVERITY_WEIGHT[ev.severity]
+                sc._flag((ev.src_ip,), windows, weight, ev.family or "other")
+        return events
+
+    def on_tick(self, now: float) -> list[AnomalyEvent]:
+        assert self.scorer.arp is not None
+        return self.scorer.arp.on_tick(now)

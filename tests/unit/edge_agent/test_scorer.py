@@ -250,3 +250,37 @@ def test_node_status_says_learning_then_ready(tmp_path):
     agent.outbox.close()
     assert (before.baseline, before.baseline_progress) == ("learning", 0.0)
     assert (after.baseline, after.baseline_progress) == ("ready", 1.0)
+
+
+def test_an_arp_scanner_is_flagged_and_its_ip_flows_are_escalated(tmp_path):
+    # prepare: the agent's stack in a pipeline; a learned baseline; an ARP sweep by 10.0.0.66
+    from edge_agent.capture import ParseStats, parse_frame
+    from edge_agent.capture.frames import addr, arp_frame, mac
+    from edge_agent.capture.packet import LT_ETHERNET
+
+    settings = AgentSettings(
+        node_id="pi-1", outbox_path=tmp_path / "o.db", learn_flows=100, learn_hours=0.0
+    )
+    scorer = load_scorer(settings)
+    assert scorer.baseline is not None
+    for i in range(120):
+        scorer.baseline.observe(flow(i, float(i)), flagged=False)
+    pipe = Pipeline("pi-1", [scorer])
+    stats = ParseStats()
+    frames = [
+        arp_frame(
+            1000.0 + k * 0.05, 1, mac("02:00:00:00:00:66"), addr("10.0.0.66"), addr(f"10.0.1.{k}")
+        )
+        for k in range(1, 60)
+    ]
+    # execute
+    events = []
+    for ts, data, wire, _ in frames:
+        pkt = parse_frame(data, LT_ETHERNET, ts, wire, stats)
+        assert pkt is not None
+        events += pipe.feed(pkt)
+    followup = scorer.on_flow(flow(999, 1010.0, src="10.0.0.66", dst="10.0.1.5", dport=22))
+    # assert
+    assert [e.rule_id for e in events if e.kind == "anomaly"] == ["arp_scan"]
+    assert scorer.last_parts.get("window", 0) > 0
+    assert followup and followup[0].family == "scan" and followup[0].severity == "medium"
