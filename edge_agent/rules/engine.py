@@ -99,7 +99,10 @@ class RuleEngine:
 
     def _compile(
         self, conds: tuple[Condition, ...]
-    ) -> list[tuple[Callable[[FlowRecord], float], Callable[[float, Any], bool], Any]]:
+    ) -> list[tuple[int, Callable[[FlowRecord], float], Callable[[float, Any], bool], Any]]:
+        """(feature index or -1, getter, operator, value) per condition, the most selective
+        first: thresholds above 1 (counts, rates) fail on most flows, flags and ports later.
+        A rule is a conjunction, so the order changes nothing but the work."""
         ops: dict[str, Callable[[float, Any], bool]] = {
             "ge": operator.ge,
             "gt": operator.gt,
@@ -110,12 +113,20 @@ class RuleEngine:
             "in": lambda v, x: v in x,
             "not_in": lambda v, x: v not in x,
         }
+
+        def selectivity(c: Condition) -> int:
+            if c.op in ("ge", "gt") and isinstance(c.value, int | float) and c.value > 1:
+                return 0
+            if c.op in ("eq", "in"):
+                return 1
+            return 2
+
         out = []
-        for c in conds:
-            out.append((self._getter(c.name), ops[c.op], c.value))
+        for c in sorted(conds, key=selectivity):
+            out.append((FEATURE_INDEX.get(c.name, -1), self._getter(c.name), ops[c.op], c.value))
         return out
 
-    def _matches(self, rule: FlowRule, flow: FlowRecord) -> bool:
+    def _matches(self, rule: FlowRule, flow: FlowRecord, feats: list[float]) -> bool:
         compiled = self._compiled.get(rule.id)
         if compiled is None:
             compiled = self._compiled[rule.id] = (
@@ -123,10 +134,18 @@ class RuleEngine:
                 [self._compile(g) for g in rule.any_of],
             )
         match, any_of = compiled
-        for get, op, x in match:
-            if not op(get(flow), x):
+        for idx, get, op, x in match:
+            if not op(feats[idx] if idx >= 0 else get(flow), x):
                 return False
-        return not any_of or any(all(op(get(flow), x) for get, op, x in g) for g in any_of)
+        if not any_of:
+            return True
+        for group in any_of:
+            for idx, get, op, x in group:
+                if not op(feats[idx] if idx >= 0 else get(flow), x):
+                    break
+            else:
+                return True
+        return False
 
     def _suppress(self, rule_id: str, host: str, ts: float, window: float) -> int | None:
         """None while suppressed; else how many hits were folded since the last event."""
@@ -143,8 +162,9 @@ class RuleEngine:
     def on_flow(self, flow: FlowRecord) -> list[AnomalyEvent]:
         out: list[AnomalyEvent] = []
         self.last_matches = matched = []
+        feats = flow.features
         for rule in self.flow_rules:
-            if not self._matches(rule, flow):
+            if not self._matches(rule, flow, feats):
                 continue
             matched.append(rule.id)
             self.hits[rule.id] += 1
