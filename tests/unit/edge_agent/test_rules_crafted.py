@@ -126,3 +126,62 @@ def test_dhcp_and_ipv6_duplicate_address_detection_are_not_bogons(tmp_path):
     frames.append(udp_frame(102.0, addr("0.0.0.0"), addr("10.0.0.1"), 4000, 53, 30))
     _engine, anomalies = _anomalies(tmp_path, frames)
     assert [(a.rule_id, a.dst_port) for a in anomalies] == [("bogon_source", 53)]
+
+
+def _login_session(t: float, c: bytes, s: bytes, sport: int, dport: int) -> list:
+    """A login attempt: handshake, banner exchange and three tries of credentials, then close."""
+    frames = [
+        tcp_frame(t, c, s, sport, dport, SYN),
+        tcp_frame(t + 0.01, s, c, dport, sport, SYN | ACK),
+        tcp_frame(t + 0.02, c, s, sport, dport, ACK),
+    ]
+    for k in range(3):
+        frames.append(tcp_frame(t + 0.05 + k * 0.1, c, s, sport, dport, PSH | ACK, payload=80))
+        frames.append(tcp_frame(t + 0.1 + k * 0.1, s, c, dport, sport, PSH | ACK, payload=40))
+    frames.append(tcp_frame(t + 0.5, c, s, sport, dport, FIN | ACK))
+    frames.append(tcp_frame(t + 0.51, s, c, dport, sport, FIN | ACK))
+    return frames
+
+
+def test_bruteforce_on_a_non_standard_port(tmp_path):
+    # prepare: 30 login attempts in 9 s to port 902 (ssh moved off 22)
+    frames = [
+        f
+        for i in range(30)
+        for f in _login_session(100.0 + i * 0.3, SCANNER, TARGET, 40000 + i, 902)
+    ]
+    # execute
+    _engine, anomalies = _anomalies(tmp_path, frames)
+    # assert
+    hits = [a for a in anomalies if a.rule_id == "bruteforce_any_port"]
+    assert hits and hits[0].family == "bruteforce" and hits[0].src_ip == "203.0.113.9"
+
+
+def test_a_web_client_reusing_few_connections_is_no_http_scan(tmp_path):
+    frames = [f for i in range(6) for f in _session(100.0 + i, SCANNER, TARGET, 40000 + i, 443)]
+    engine, _ = _anomalies(tmp_path, frames)
+    assert engine.hits["http_scan"] == 0
+
+
+def test_http_scan_burst(tmp_path):
+    frames = [
+        f for i in range(40) for f in _session(100.0 + i * 0.2, SCANNER, TARGET, 40000 + i, 80)
+    ]
+    _engine, anomalies = _anomalies(tmp_path, frames)
+    assert any(a.rule_id == "http_scan" and a.family == "scan" for a in anomalies)
+
+
+def test_icmp_sweep(tmp_path):
+    from edge_agent.capture.frames import icmp_frame
+
+    frames = [icmp_frame(100.0 + i * 0.05, SCANNER, addr(f"10.0.0.{i}"), 8) for i in range(1, 30)]
+    _engine, anomalies = _anomalies(tmp_path, frames)
+    assert any(a.rule_id == "icmp_sweep" and a.src_ip == "203.0.113.9" for a in anomalies)
+
+
+def test_pinging_a_few_hosts_is_no_sweep(tmp_path):
+    from edge_agent.capture.frames import icmp_frame
+
+    frames = [icmp_frame(100.0 + i, SCANNER, addr(f"10.0.0.{i % 3 + 1}"), 8) for i in range(20)]
+    engine, _ = _anomalies(tmp_path, frames)
+    assert engine.hits["icmp_sweep"] == 0
