@@ -29,9 +29,31 @@ from contracts.topics import NODE_ID_PATTERN
 SCHEMA_VERSION: Literal[1] = 1
 MAX_BATCH_EVENTS = 5000
 
+MAX_EPOCH = 4_102_444_800.0
+"""2100-01-01: no time a sensor sends may lie past it (a far-future time once blinded the hub)."""
+MAX_FEATURE = 1e15
+"""No flow feature (bytes, rates, counts) may exceed this in absolute value."""
+MAX_PACKETS = 1e9
+"""Packets (and per-flag counts) in one flow: far beyond what one flow between active timeouts
+carries on any link a sensor watches; the store's columns are sized for it."""
+COUNT_FEATURES = (
+    "fwd_packets",
+    "bwd_packets",
+    "fwd_payload_packets",
+    "fin_count",
+    "syn_count",
+    "rst_count",
+    "psh_count",
+    "ack_count",
+    "urg_count",
+    "ece_cwr_count",
+)
+_NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
 NodeId = Annotated[str, StringConstraints(pattern=NODE_ID_PATTERN)]
-HostAddr = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-ShortText = Annotated[str, StringConstraints(max_length=200)]
+HostAddr = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_NO_CONTROL)]
+ShortText = Annotated[str, StringConstraints(max_length=200, pattern=_NO_CONTROL)]
+EpochS = Annotated[float, Field(ge=0, le=MAX_EPOCH)]
+Bounded = Annotated[float, Field(ge=-1e12, le=1e12)]
 Port = Annotated[int, Field(ge=0, le=65535)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Severity = Literal["info", "low", "medium", "high", "critical"]
@@ -73,8 +95,8 @@ class FlowRecord(EventBase):
     src_port: Port
     dst_port: Port
     proto: Annotated[int, Field(ge=0, le=255)]
-    start_ts: Annotated[float, Field(ge=0)]
-    end_ts: Annotated[float, Field(ge=0)]
+    start_ts: EpochS
+    end_ts: EpochS
     end_reason: Literal["fin", "rst", "idle", "active", "evicted", "flush"]
     feature_version: Literal[1] = 1
     features: Annotated[
@@ -87,6 +109,15 @@ class FlowRecord(EventBase):
     def _check_times(self) -> FlowRecord:
         if self.end_ts < self.start_ts:
             raise ValueError("end_ts is before start_ts")
+        for v in self.features:
+            if not -MAX_FEATURE <= v <= MAX_FEATURE:
+                raise ValueError(f"a feature value {v!r} is out of range (|x| <= {MAX_FEATURE:g})")
+        from contracts.features import FEATURE_INDEX
+
+        for name in COUNT_FEATURES:
+            v = self.features[FEATURE_INDEX[name]]
+            if not 0 <= v <= MAX_PACKETS:
+                raise ValueError(f"{name} = {v!r} is out of range (0..{MAX_PACKETS:g})")
         return self
 
     def feature(self, name: str) -> float:
@@ -100,16 +131,16 @@ class AnomalyEvent(EventBase):
 
     kind: Literal["anomaly"] = "anomaly"
     detector: Detector
-    rule_id: Annotated[str, StringConstraints(max_length=64)] | None = None
-    score: float
-    threshold: float
+    rule_id: Annotated[str, StringConstraints(max_length=64, pattern=_NO_CONTROL)] | None = None
+    score: Bounded
+    threshold: Bounded
     severity: Severity = "medium"
     flow_id: Annotated[str, StringConstraints(max_length=64)] | None = None
     src_ip: HostAddr | None = None
     dst_ip: HostAddr | None = None
     dst_port: Port | None = None
-    window_start: float | None = None
-    window_end: float | None = None
+    window_start: EpochS | None = None
+    window_end: EpochS | None = None
     model_version: ShortText | None = None
     family: AttackFamily | None = None
     """The attack family the detector attributes the verdict to (a rule carries its family);
@@ -190,10 +221,10 @@ class AlertEvent(EventBase):
     evidence: Annotated[dict[str, EvidenceValue], Field(max_length=32)] = Field(
         default_factory=dict
     )
-    event_first_ts: Annotated[float, Field(ge=0)] | None = None
+    event_first_ts: EpochS | None = None
     """Event (capture) time of the first detection in the incident, epoch seconds: for a
     replay, the capture's clock, so time-to-alert is measured in capture time."""
-    event_last_ts: Annotated[float, Field(ge=0)] | None = None
+    event_last_ts: EpochS | None = None
 
 
 class FLEvent(EventBase):

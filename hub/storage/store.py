@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 
 from contracts.events import (
     SEVERITIES,
@@ -32,7 +32,7 @@ from contracts.events import (
     NodeStatus,
 )
 from contracts.features import FEATURE_INDEX
-from hub.errors import StoreError
+from hub.errors import RecordRejected, StoreError
 from hub.storage.schema import alerts, events, flows, metadata, nodes
 
 _PKT = (FEATURE_INDEX["fwd_packets"], FEATURE_INDEX["bwd_packets"])
@@ -172,6 +172,15 @@ class EventStore:
                     fresh = [e for e in other if str(e.event_id) in new_ids]
                     self._update_alerts(conn, [e for e in fresh if isinstance(e, AlertEvent)])
                     self._update_nodes(conn, [e for e in fresh if isinstance(e, NodeStatus)])
+        except RecordRejected:
+            raise
+        except (OperationalError, InterfaceError) as exc:  # the connection: retry
+            raise StoreError(f"insert of {len(batch)} events failed: {exc}") from exc
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise StoreError(f"insert of {len(batch)} events failed: {exc}") from exc
+            reason = str(exc.orig or exc).splitlines()[0][:300]
+            raise RecordRejected(f"the database refused the batch: {reason}") from exc
         except SQLAlchemyError as exc:
             raise StoreError(f"insert of {len(batch)} events failed: {exc}") from exc
         return [e for e in batch if str(e.event_id) in new_ids]
@@ -184,16 +193,22 @@ class EventStore:
             buf.write("\t".join(_copy_value(r[c]) for c in cols))
             buf.write("\n")
         buf.seek(0)
+        import psycopg2
+
         raw = conn.connection.driver_connection
-        with raw.cursor() as cur:
-            cur.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS flows_stage (LIKE flows INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-            )
-            cur.copy_expert(f"COPY flows_stage ({', '.join(cols)}) FROM STDIN", buf)
-            cur.execute(
-                "INSERT INTO flows SELECT * FROM flows_stage ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
-            )
-            return [r[0] for r in cur.fetchall()]
+        try:
+            with raw.cursor() as cur:
+                cur.execute(
+                    "CREATE TEMP TABLE IF NOT EXISTS flows_stage (LIKE flows INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+                )
+                cur.copy_expert(f"COPY flows_stage ({', '.join(cols)}) FROM STDIN", buf)
+                cur.execute(
+                    "INSERT INTO flows SELECT * FROM flows_stage ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+                )
+                return [r[0] for r in cur.fetchall()]
+        except (psycopg2.DataError, psycopg2.IntegrityError) as exc:  # the data, not the link
+            reason = str(exc).splitlines()[0][:300]
+            raise RecordRejected(f"the database refused the batch: {reason}") from exc
 
     def _update_alerts(self, conn: Any, evs: list[AlertEvent]) -> None:
         for ev in sorted(evs, key=lambda e: e.ts):
