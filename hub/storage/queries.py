@@ -177,6 +177,8 @@ class Queries:
                     "drops": st["drops"],
                     "agent_version": st["agent_version"],
                     "reason": st["reason"],
+                    "baseline": st.get("baseline"),
+                    "baseline_progress": st.get("baseline_progress"),
                 }
             )
         return out

@@ -268,6 +268,8 @@ export interface components {
          * @description An incident for operators, deduplicated by ``incident_key``: ``alerts``.
          */
         AlertEvent: {
+            /** Attackers */
+            attackers?: string[];
             /**
              * Count
              * @default 1
@@ -278,16 +280,32 @@ export interface components {
              * @default
              */
             description: string;
+            /** Detectors */
+            detectors?: string[];
             /**
              * Escalated
              * @default false
              */
             escalated: boolean;
             /**
+             * Event First Ts
+             * @default null
+             */
+            event_first_ts: number | null;
+            /**
              * Event Id
              * Format: uuid
              */
             event_id?: string;
+            /**
+             * Event Last Ts
+             * @default null
+             */
+            event_last_ts: number | null;
+            /** Evidence */
+            evidence?: {
+                [key: string]: number | string | boolean | null;
+            };
             /**
              * Family
              * @default other
@@ -316,8 +334,12 @@ export interface components {
             last_seen?: string;
             /** Node Id */
             node_id: string;
+            /** Nodes */
+            nodes?: string[];
             /** Related Ids */
             related_ids?: string[];
+            /** Rule Ids */
+            rule_ids?: string[];
             /**
              * Schema Version
              * @default 1
@@ -335,6 +357,8 @@ export interface components {
              * @enum {string}
              */
             status: "open" | "acknowledged" | "resolved";
+            /** Targets */
+            targets?: string[];
             /** Title */
             title: string;
             /**
@@ -372,6 +396,11 @@ export interface components {
             evidence?: {
                 [key: string]: number | string | boolean | null;
             };
+            /**
+             * Family
+             * @default null
+             */
+            family: ("benign" | "dos" | "scan" | "bruteforce" | "botnet" | "web" | "other") | null;
             /**
              * Flow Id
              * @default null
@@ -808,6 +837,16 @@ export interface components {
              * @default 0
              */
             anomalies_total: number;
+            /**
+             * Baseline
+             * @default null
+             */
+            baseline: ("learning" | "ready" | "off") | null;
+            /**
+             * Baseline Progress
+             * @default null
+             */
+            baseline_progress: number | null;
             /** Drops */
             drops?: {
                 [key: string]: number;

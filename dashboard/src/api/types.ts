@@ -69,7 +69,13 @@ export type NodeItem = Pick<
   | "drops"
   | "agent_version"
   | "reason"
-> & { online: boolean; last_seen: string };
+> & {
+  online: boolean;
+  last_seen: string;
+  /** The node's own benign baseline: learning (no novelty verdicts yet), ready or off. */
+  baseline?: "learning" | "ready" | "off" | null;
+  baseline_progress?: number | null;
+};
 
 export type FLRound = Pick<FLEvent, "round" | "loss" | "participants" | "samples" | "duration_s">;
 export type FLNode = Pick<

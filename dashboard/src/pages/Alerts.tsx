@@ -4,6 +4,7 @@ import type { AlertItem } from "../api/types";
 import { Badge, Card, Empty, ErrorBox, Pager } from "../components/ui";
 import { usePager } from "../components/usePager";
 import { fmtAgo } from "../format";
+import { evidenceRows, fmtEventWindow, fmtParties } from "../incident";
 
 const STATUSES = ["open", "acknowledged", "resolved", ""] as const;
 const SEVERITIES = ["", "critical", "high", "medium", "low", "info"] as const;
@@ -55,8 +56,9 @@ export function AlertsPage() {
                   <th>Severity</th>
                   <th>Incident</th>
                   <th>Family</th>
+                  <th>Attackers → targets</th>
                   <th className="num">Events</th>
-                  <th>Hosts</th>
+                  <th>Event time</th>
                   <th>Last seen</th>
                   <th>Status</th>
                   <th />
@@ -80,8 +82,16 @@ export function AlertsPage() {
   );
 }
 
+function partiesTitle(a: AlertItem, from: string): string {
+  const attackers = (a.attackers ?? []).length ? (a.attackers ?? []).join(", ") : from;
+  const targets = (a.targets ?? []).join(", ");
+  return targets ? `${attackers} → ${targets}` : (a.hosts ?? []).join(", ");
+}
+
 function AlertRow({ a, act, busy }: { a: AlertItem; act: (k: "acknowledge" | "resolve") => void; busy: boolean }) {
-  const hosts = a.hosts ?? [];
+  const parties = fmtParties(a);
+  const detectors = a.detectors ?? [];
+  const evidence = evidenceRows(a.evidence);
   return (
     <tr data-testid="alert-row" data-alert-id={a.alert_id} data-status={a.status}>
       <td>
@@ -89,14 +99,44 @@ function AlertRow({ a, act, busy }: { a: AlertItem; act: (k: "acknowledge" | "re
         {a.escalated ? <Badge kind="high">escalated</Badge> : null}
       </td>
       <td>
-        <div>{a.title}</div>
+        <div data-testid="alert-title">{a.title}</div>
         <div className="muted mono small">{a.alert_id}</div>
+        {detectors.length ? (
+          <div className="small" data-testid="alert-detectors">
+            {detectors.map((d) => (
+              <Badge key={d} kind="detector">
+                {d}
+              </Badge>
+            ))}
+            {(a.rule_ids ?? []).length ? <span className="muted mono"> {(a.rule_ids ?? []).join(", ")}</span> : null}
+          </div>
+        ) : null}
+        {evidence.length || a.description ? (
+          <details className="small" data-testid="alert-evidence">
+            <summary>Evidence</summary>
+            {a.description ? <p className="muted">{a.description}</p> : null}
+            {evidence.length ? (
+              <dl className="evidence">
+                {evidence.map(([k, v]) => (
+                  <div key={k}>
+                    <dt>{k}</dt>
+                    <dd className="mono">{v}</dd>
+                  </div>
+                ))}
+              </dl>
+            ) : null}
+            {(a.nodes ?? []).length ? <p className="muted">sensors: {(a.nodes ?? []).join(", ")}</p> : null}
+          </details>
+        ) : null}
       </td>
       <td>{a.family}</td>
+      <td className="mono small" data-testid="alert-parties" title={partiesTitle(a, parties.from)}>
+        {parties.from}
+        {parties.to ? <> → {parties.to}</> : null}
+      </td>
       <td className="num">{a.count}</td>
-      <td className="mono small" title={hosts.join(", ")}>
-        {hosts.slice(0, 4).join(", ")}
-        {hosts.length > 4 ? ` +${hosts.length - 4}` : ""}
+      <td className="small" data-testid="alert-window">
+        {fmtEventWindow(a.event_first_ts, a.event_last_ts)}
       </td>
       <td title={a.last_seen}>{fmtAgo(a.last_seen)}</td>
       <td>

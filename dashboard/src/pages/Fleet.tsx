@@ -18,6 +18,7 @@ export function FleetPage() {
                 <tr>
                   <th>Node</th>
                   <th>State</th>
+                  <th>Baseline</th>
                   <th className="num">Packets/s</th>
                   <th className="num">Flows</th>
                   <th className="num">Anomalies</th>
@@ -36,6 +37,15 @@ export function FleetPage() {
                         <Badge kind="online">online</Badge>
                       ) : (
                         <Badge kind="offline">offline{n.reason === "last_will" || n.reason === "shutdown" ? ` (${n.reason.replace("_", " ")})` : ""}</Badge>
+                      )}
+                    </td>
+                    <td data-testid={`baseline-${n.node_id}`}>
+                      {n.baseline === "learning" ? (
+                        <Badge kind="learning">learning {Math.round((n.baseline_progress ?? 0) * 100)} %</Badge>
+                      ) : n.baseline === "ready" ? (
+                        <Badge kind="online">ready</Badge>
+                      ) : (
+                        <span className="muted">{n.baseline ?? "—"}</span>
                       )}
                     </td>
                     <td className="num">{fmtNumber(n.packets_per_s, 1)}</td>

@@ -61,6 +61,8 @@ describe("Alerts page", () => {
     hosts: ["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5"],
     escalated: false,
     related_ids: [],
+    event_first_ts: null,
+    event_last_ts: null,
     acknowledged_by: status === "open" ? null : "operator",
     acknowledged_at: null,
     resolved_at: null,
@@ -72,6 +74,33 @@ describe("Alerts page", () => {
     expect(html).toContain("Acknowledge");
     expect(html).toContain("Resolve");
     expect(html).toContain("+1"); // five hosts, four shown
+  });
+  it("shows who attacked whom, the detectors that agreed, the evidence and the event-time window", () => {
+    const flood: AlertItem = {
+      ...alert("other:to:10.10.10.10", "open"),
+      family: "dos",
+      severity: "critical",
+      title: "SYN flood against 10.10.10.10 from 4,837 sources",
+      description: "10,005 detection(s) by lstm, iforest, rules",
+      attackers: [],
+      targets: ["10.10.10.10"],
+      hosts: ["10.10.10.10"],
+      detectors: ["lstm", "iforest", "rules"],
+      rule_ids: ["syn_flood"],
+      nodes: ["sensor-1"],
+      evidence: { sources: 4837, detections: 10005, peak_dst_fanin_hosts: 150 },
+      event_first_ts: 1_400_000_000,
+      event_last_ts: 1_400_000_099,
+    };
+    const page = { items: [flood], next_cursor: null };
+    const html = renderWith(<AlertsPage />, [["alerts", "/alerts", { status: "open", severity: "", cursor: null, limit: 25 }, page]]);
+    expect(html).toContain("SYN flood against 10.10.10.10 from 4,837 sources");
+    expect(html).toContain('data-testid="alert-parties" title="4,837 sources → 10.10.10.10">4,837 sources → 10.10.10.10</td>');
+    expect(html).toContain('<span class="badge badge-detector">iforest</span>');
+    expect(html).toContain("syn_flood");
+    expect(html).toContain("2014-05-13 16:53:20Z – 16:54:59Z (1.7 min)");
+    expect(html).toContain("<dt>peak dst fanin hosts</dt>");
+    expect(html).toContain("sensors: sensor-1");
   });
 });
 
