@@ -121,18 +121,30 @@ class ThreatClassifier:
 
 
 def train_classifier(
-    features: np.ndarray, votes: np.ndarray, families: list[str], seed: int = 0
+    features: np.ndarray,
+    votes: np.ndarray,
+    families: list[str],
+    seed: int = 0,
+    training_data: list[dict[str, Any]] | None = None,
+    max_iter: int = 150,
 ) -> tuple[ThreatClassifier, dict[str, Any]]:
-    """Fit on 70 %, calibrate inside (3-fold isotonic), report macro-F1 on the held-out 30 %."""
+    """Fit on 70 %, calibrate inside (3-fold isotonic), report macro-F1 on the held-out 30 %.
+    ``training_data`` describes where the rows came from (kept in the metadata)."""
     from sklearn.metrics import classification_report, f1_score
 
     y = np.asarray(families)
     unknown = set(y) - set(ATTACK_FAMILIES)
     if unknown:
         raise ModelError(f"unknown families {sorted(unknown)}")
+    names, counts = np.unique(y, return_counts=True)
+    few = {str(n): int(c) for n, c in zip(names, counts, strict=True) if c < 10}
+    if few or len(names) < 2:
+        raise ModelError(
+            f"need at least 2 families with 10 rows each to train and hold out; too few: {few}"
+        )
     x = design(features, votes)
     xtr, xte, ytr, yte = train_test_split(x, y, test_size=0.3, random_state=seed, stratify=y)
-    base = HistGradientBoostingClassifier(max_iter=150, learning_rate=0.1, random_state=seed)
+    base = HistGradientBoostingClassifier(max_iter=max_iter, learning_rate=0.1, random_state=seed)
     model = CalibratedClassifierCV(base, method="isotonic", cv=3).fit(xtr, ytr)
     sample = np.random.default_rng(seed).permutation(len(xte))[:3000]
     imp = permutation_importance(
@@ -162,6 +174,11 @@ def train_classifier(
         importance,
         center,
         scale,
-        {"model_name": "threat-classifier", "created": time.time(), **report},
+        {
+            "model_name": "threat-classifier",
+            "created": time.time(),
+            **report,
+            **({"training_data": training_data} if training_data is not None else {}),
+        },
     )
     return clf, report

@@ -12,8 +12,9 @@ from contracts.events import AnomalyEvent, AttackClassification, FlowRecord
 from contracts.features import FLOW_FEATURES
 from contracts.transports.memory import MemoryBroker
 from hub.services.classifier_service import EARLY, ClassifierService
-from hub.services.iforest_service import IForestService
+from hub.services.iforest_service import IForestService, NodeLearning
 from hub.services.runtime import ServiceRuntime
+from models.errors import ModelError
 from models.iforest import IForestConfig, train_iforest
 from tests.unit.contracts.samples import flow
 
@@ -47,6 +48,109 @@ def test_iforest_flags_outliers_and_counts_sensors_seeing_the_source(forest):  #
     assert all(isinstance(a, AnomalyEvent) and a.detector == "iforest" for a in out)
     assert out[0].severity == "low" and out[1].severity == "medium"
     assert out[1].evidence["sensors_seeing_source"] == 2
+
+
+def _node_flows(node: str, n: int, start: int = 0, t: float = 0.0) -> list[FlowRecord]:
+    """``n`` ordinary flows of one node (features near 10, varied by a fixed seed)."""
+    rng = np.random.default_rng(start + 7)
+    return [
+        flow(
+            node,
+            flow_id=f"f-{node}-{start + i}",
+            src_ip="10.0.0.7",
+            features=[float(v) for v in np.abs(rng.normal(10, 1, size=NF))],
+            start_ts=1_700_000_000.0 + t + i,
+            end_ts=1_700_000_001.0 + t + i,
+        )
+        for i in range(n)
+    ]
+
+
+def _hot(node: str, i: int, scale: float = 1e6) -> FlowRecord:
+    return _f(i, node, src="10.0.0.99").model_copy(update={"features": [scale] * NF})
+
+
+def test_iforest_raises_nothing_while_a_node_learns_then_uses_its_own_model(forest):  # type: ignore[no-untyped-def]
+    svc = IForestService(forest, NodeLearning(flows=120, n_estimators=50))
+    learning = _node_flows("pi-1", 110) + [_hot("pi-1", 900 + k) for k in range(3)]
+
+    during = svc.handle(learning)
+    status = svc.baselines.status("pi-1") if svc.baselines else None
+    rest = svc.handle([*_node_flows("pi-1", 7, start=500), _hot("pi-1", 999)])
+    after = svc.handle([*_node_flows("pi-1", 200, start=1000, t=500.0), _hot("pi-1", 998)])
+
+    assert during == [] and status == ("learning", 113 / 120)
+    assert svc.baselines is not None and svc.baselines.status("pi-1") == ("ready", 1.0)
+    assert [a.flow_id for a in rest] == ["f-pi-1-999"]  # the flows past the period are scored
+    assert "f-pi-1-998" in {a.flow_id for a in after}
+    assert all(a.evidence["model"] == "node" for a in rest + after)
+    assert len(after) <= 1 + 20  # a few % of its ordinary flows (120 learning flows: noisy)
+    model = svc.baselines.nodes["pi-1"].model
+    assert model is not None and model.meta["trimmed_flows"] >= 1  # the hot flows were trimmed
+    assert model.meta["node_id"] == "pi-1" and model.threshold < 1.0
+
+
+def test_iforest_baselines_survive_a_restart(forest, tmp_path):  # type: ignore[no-untyped-def]
+    cfg = NodeLearning(flows=100, n_estimators=50, state_dir=tmp_path / "state")
+    svc = IForestService(forest, cfg)
+    svc.handle(_node_flows("pi-1", 100) + _node_flows("pi-2", 40))
+    svc.close()  # writes pi-2's unfinished learning period
+
+    again = IForestService(forest, cfg)
+
+    assert again.baselines is not None
+    assert again.baselines.status("pi-1") == ("ready", 1.0)
+    assert again.baselines.status("pi-2") == ("learning", 0.4)
+    one, two = svc.baselines.nodes["pi-1"].model, again.baselines.nodes["pi-1"].model  # type: ignore[union-attr]
+    assert one is not None and two is not None and two.threshold == one.threshold
+    x = np.full((2, NF), 10.0)
+    assert np.allclose(one.score(x), two.score(x))
+    assert again.handle(_node_flows("pi-2", 59, start=100)) == []
+    assert again.baselines.status("pi-2") == ("learning", 0.99)
+    again.handle([_hot("pi-2", 5000)])
+    assert again.baselines.status("pi-2") == ("ready", 1.0)
+    assert (tmp_path / "state" / "pi-2" / "model.joblib").is_file()
+    assert not (tmp_path / "state" / "pi-2" / "learning.npy").exists()
+    blob = tmp_path / "state" / "pi-1" / "model.joblib"
+    blob.write_bytes(blob.read_bytes()[:-8] + b"tampered")
+    third = IForestService(forest, cfg)  # a damaged model is refused: that node learns again
+    assert third.baselines is not None and third.baselines.status("pi-1") == ("learning", 0.0)
+
+
+def test_iforest_node_range_guard_names_the_feature_past_the_learned_range(forest, tmp_path):  # type: ignore[no-untyped-def]
+    svc = IForestService(forest, NodeLearning(flows=200, n_estimators=50, state_dir=tmp_path))
+    svc.handle(_node_flows("pi-1", 200))
+    odd = _node_flows("pi-1", 1, start=7000)[0]
+    feats = list(odd.features)
+    feats[FLOW_FEATURES.index("src_distinct_dst_ports")] = 400.0  # ordinary elsewhere
+    model = svc.baselines.nodes["pi-1"].model  # type: ignore[union-attr]
+
+    out = svc.handle([odd.model_copy(update={"features": feats, "flow_id": "f-odd"})])
+
+    assert model is not None and model.upper is not None
+    assert model.score(np.asarray([odd.features]))[0] <= model.threshold  # the forest alone
+    assert [a.flow_id for a in out] == ["f-odd"]
+    assert out[0].evidence["beyond_learned_range"] == "src_distinct_dst_ports"
+    assert out[0].score > out[0].threshold
+    again = IForestService(forest, NodeLearning(flows=200, state_dir=tmp_path))
+    reloaded = again.baselines.nodes["pi-1"].model  # type: ignore[union-attr]
+    assert reloaded is not None and np.allclose(reloaded.upper, model.upper)  # type: ignore[arg-type]
+    assert forest.upper is None and forest.beyond_range(np.asarray([feats])) == [None]
+
+
+def test_iforest_node_cap_falls_back_to_the_shipped_model(forest):  # type: ignore[no-untyped-def]
+    svc = IForestService(forest, NodeLearning(flows=60, max_nodes=1, n_estimators=25))
+    svc.handle(_node_flows("pi-1", 10))
+
+    out = svc.handle([_hot("pi-2", 1), _hot("pi-1", 2)])
+
+    assert [a.flow_id for a in out] == ["f-pi-2-1"]
+    assert out[0].evidence["model"] == "shipped" and out[0].threshold == forest.threshold
+    assert svc.baselines is not None and set(svc.baselines.nodes) == {"pi-1"}
+    assert svc.baselines.status("pi-2") == ("off", None)
+    with pytest.raises(ModelError, match="at least 50"):
+        IForestService(forest, NodeLearning(flows=10))
+    assert IForestService(forest, NodeLearning(flows=0)).baselines is None
 
 
 class _Stub:

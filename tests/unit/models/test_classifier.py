@@ -22,7 +22,7 @@ def trained():
         x.append(np.abs(rng.normal(base, 2.0, size=(300, len(FLOW_FEATURES)))))
         v.append(np.full((300, len(VOTES)), 0.0 if fam == "benign" else 1.0))
         y += [fam] * 300
-    return train_classifier(np.vstack(x), np.vstack(v), y)
+    return train_classifier(np.vstack(x), np.vstack(v), y, max_iter=40)
 
 
 def test_held_out_scores_and_probabilities(trained):
