@@ -5,10 +5,13 @@
 Held out from training (``fednids hub train-gnn``: seeds 0..199, 30-60 hosts in 2-4 subnets):
 seeds from 100000 on and larger networks (60-120 hosts in 3-6 subnets). A snapshot is
 everything observed up to one step of a scenario; positives are hosts not yet seen attacking
-that are compromised within the next 3 steps (ground truth from the generator). Both rankers
+that are attacked (or, with ``--target compromised``, compromised) within the next 3 steps
+(ground truth from the generator). Both rankers
 see the same snapshots, in the same run. Reported per family of scenario too, plus a second,
 stronger baseline for context: hosts ranked by how many compromised hosts already attacked
-them ("attacked_by" heuristic).
+them ("attacked_by" heuristic), and the calibration of the GNN's probabilities on these
+held-out snapshots (Brier score, predicted vs observed rate per probability decile).
+The same predictor on a real capture: ``benchmarks/predictor_real.py``.
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 
-from hub.services.gnn import HostGraph, load_predictor
-from hub.services.gnn_train import Snapshot, at_k, evaluate, snapshots
+from hub.services.gnn import HostGraph, Predictor, load_predictor
+from hub.services.gnn_train import TARGET, Snapshot, at_k, evaluate, snapshots
 from hub.services.propagation_sim import KINDS, simulate
 from hub.services.settings import ServicesSettings
 
@@ -40,12 +43,33 @@ def attacked_by_scores(g: HostGraph) -> np.ndarray:
     )
 
 
+def calibration(pred: Predictor, snaps: list[Snapshot]) -> dict[str, object]:
+    p = np.concatenate([pred.scores(s.graph)[s.cand] for s in snaps])
+    y = np.concatenate([s.y[s.cand] for s in snaps]).astype(float)
+    bins = np.clip((p * 10).astype(int), 0, 9)
+    return {
+        "brier": float(np.mean((p - y) ** 2)),
+        "base_rate": float(y.mean()),
+        "mean_probability": float(p.mean()),
+        "deciles": [
+            {
+                "predicted": float(p[bins == b].mean()),
+                "observed": float(y[bins == b].mean()),
+                "n": int((bins == b).sum()),
+            }
+            for b in range(10)
+            if (bins == b).any()
+        ],
+    }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--json", type=Path, required=True)
     ap.add_argument("--model", type=Path, default=ServicesSettings().gnn_model)
     ap.add_argument("--scenarios", type=int, default=150)
     ap.add_argument("--plot", type=Path)
+    ap.add_argument("--target", choices=("attacked", "compromised"), default=TARGET)
     args = ap.parse_args()
     pred = load_predictor(args.model)
     t0 = time.time()
@@ -53,16 +77,19 @@ def main() -> int:
     for i in range(args.scenarios):
         kind = KINDS[i % len(KINDS)]
         sc = simulate(100_000 + i, kind=kind, n_hosts=(60, 120), n_subnets=(3, 6))
-        by_kind[kind].extend(snapshots(sc))
+        by_kind[kind].extend(snapshots(sc, target=args.target))
     allsnaps = [s for v in by_kind.values() for s in v]
-    res: dict[str, object] = dict(evaluate(pred, allsnaps))
+    base = evaluate(pred, allsnaps)
+    res: dict[str, object] = dict(base)
     ab = [at_k(attacked_by_scores(s.graph), s, 5) for s in allsnaps]
     res["attacked_by_precision_at_5"] = float(np.mean([p for p, _ in ab]))
     res["attacked_by_recall_at_5"] = float(np.mean([r for _, r in ab]))
     res["per_kind"] = {k: evaluate(pred, v) for k, v in by_kind.items() if v}
-    res["ratio_precision_at_5"] = res["gnn_precision_at_5"] / max(
-        res["heuristic_precision_at_5"], 1e-9
-    )  # type: ignore[operator]
+    res["target"] = args.target
+    res["calibration"] = calibration(pred, allsnaps)
+    res["ratio_precision_at_5"] = base["gnn_precision_at_5"] / max(
+        base["heuristic_precision_at_5"], 1e-9
+    )
     curves: dict[str, list[float]] = {"gnn": [], "heuristic": []}
     ks = list(range(1, 11))
     for k in ks:

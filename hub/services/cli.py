@@ -22,11 +22,25 @@ def register_services(hsub: argparse._SubParsersAction) -> None:  # type: ignore
     )
     _kafka(p)
     p.add_argument(
-        "--update-every", type=float, default=30.0, help="seconds between updates of one incident"
+        "--update-every", type=float, help="seconds between count-only updates of one incident"
     )
     p.add_argument(
-        "--quiet", type=float, default=600.0, help="seconds of silence that close an incident"
+        "--quiet", type=float, help="event-time seconds of silence that close an incident"
     )
+    p.add_argument(
+        "--min-severity",
+        choices=["info", "low", "medium", "high", "critical"],
+        help="a rule detection opens an incident from this severity on",
+    )
+    p.add_argument(
+        "--corroborate",
+        type=float,
+        help="event-time window in which unsupervised detections corroborate each other",
+    )
+    p.add_argument(
+        "--fanin-sources", type=int, help="distinct sources that fold into the target's incident"
+    )
+    p.add_argument("--max-open", type=int, help="open incidents kept at most")
     p.set_defaults(handler=_alerting)
     f = hsub.add_parser(
         "anomaly-iforest",
@@ -34,6 +48,12 @@ def register_services(hsub: argparse._SubParsersAction) -> None:  # type: ignore
     )
     _kafka(f)
     f.add_argument("--model", type=Path, help="model dir (default: models/artifacts/iforest)")
+    f.add_argument(
+        "--learn-flows",
+        type=int,
+        help="each node's learning period in flows (0: off, the shipped model for every node)",
+    )
+    f.add_argument("--state-dir", type=Path, help="keep per-node baselines here across restarts")
     f.set_defaults(handler=_iforest)
     c = hsub.add_parser(
         "threat-classifier",
@@ -44,7 +64,8 @@ def register_services(hsub: argparse._SubParsersAction) -> None:  # type: ignore
     c.set_defaults(handler=_classifier)
     g = hsub.add_parser(
         "gnn-predictor",
-        help="attack_classified + network_data -> attack_predicted (GraphSAGE over hosts)",
+        help="attack_classified + anomalies + network_data -> attack_predicted "
+        "(GraphSAGE over the hosts of a window of event time)",
     )
     _kafka(g)
     g.add_argument("--model", type=Path, help="model dir (default: hub/services/artifacts/gnn)")
@@ -86,22 +107,64 @@ def _run(args: argparse.Namespace, svc: Any) -> int:
 
 
 def _alerting(args: argparse.Namespace) -> int:
+    from contracts.runtime import stop_event_on_signals
+    from contracts.transports import open_publisher, open_subscriber
     from hub.services.alerting import AlertingService
+    from hub.services.alerting.runtime import AlertingRuntime
 
-    return _run(args, AlertingService(update_every_s=args.update_every, quiet_s=args.quiet))
+    s = _settings(args)
+
+    def pick(arg: Any, default: Any) -> Any:
+        return default if arg is None else arg
+
+    svc = AlertingService(
+        update_every_s=pick(args.update_every, s.alert_update_every_s),
+        quiet_s=pick(args.quiet, s.alert_quiet_s),
+        min_severity=pick(args.min_severity, s.alert_min_severity),
+        corroborate_s=pick(args.corroborate, s.alert_corroborate_s),
+        corroborate_detectors=s.alert_corroborate_detectors,
+        corroborate_flows=s.alert_corroborate_flows,
+        solo_severity=s.alert_solo_severity,
+        fanin_sources=pick(args.fanin_sources, s.alert_fanin_sources),
+        classified_open_confidence=s.alert_classified_open_confidence,
+        max_open=pick(args.max_open, s.alert_max_open),
+    )
+    stop = stop_event_on_signals()
+    AlertingRuntime(
+        svc,
+        open_subscriber(s.kafka_url, list(svc.inputs), group=svc.name),
+        open_publisher(s.kafka_url),
+        batch=s.batch,
+    ).run(stop)
+    return 0
 
 
 def _iforest(args: argparse.Namespace) -> int:
-    from hub.services.iforest_service import IForestService
+    from hub.services.iforest_service import IForestService, NodeLearning
     from models.errors import ModelError
     from models.iforest import IForestModel
 
+    s = _settings(args)
+    flows = s.iforest_learn_flows if args.learn_flows is None else args.learn_flows
+    learning = NodeLearning(
+        flows=flows,
+        max_nodes=s.iforest_max_nodes,
+        trim=s.iforest_trim,
+        quantile=s.iforest_quantile,
+        range_guard=s.iforest_range_guard,
+        state_dir=args.state_dir or s.iforest_state_dir,
+    )
     try:
-        model = IForestModel.load(args.model or _settings(args).iforest_model)
+        model = IForestModel.load(args.model or s.iforest_model)
+        svc = IForestService(model, learning if flows > 0 else None)
     except ModelError as exc:
         log.error("%s", exc)
         return 1
-    return _run(args, IForestService(model))
+    log.info("anomaly-iforest: %s", svc.describe())
+    try:
+        return _run(args, svc)
+    finally:
+        svc.close()
 
 
 def _classifier(args: argparse.Namespace) -> int:
@@ -129,7 +192,17 @@ def _gnn(args: argparse.Namespace) -> int:
     except HubError as exc:
         log.error("%s (rebuild it: fednids hub train-gnn)", exc)
         return 1
-    return _run(args, GnnService(model, every_s=s.predict_every_s, top_k=s.top_k))
+    return _run(
+        args,
+        GnnService(
+            model,
+            every_s=s.predict_every_s,
+            top_k=s.top_k,
+            min_p=s.gnn_min_p,
+            window_s=s.gnn_window_s,
+            horizon_s=s.gnn_horizon_s,
+        ),
+    )
 
 
 def _train_gnn(args: argparse.Namespace) -> int:

@@ -3,9 +3,13 @@
 ``HostGraph`` turns what the hub observes (flows and attack classifications, as plain
 tuples) into a directed host communication graph with per-host features; ``SageNet`` scores
 each host (3 layers of mean aggregation over in- and out-neighbours, separately weighted,
-then an MLP); ``Predictor`` ranks the hosts not yet known to be compromised, and explains
-each prediction with the chain of compromised hosts that leads to it. ``heuristic_scores`` is
-the baseline it is measured against (compromised neighbours, then degree).
+then an MLP); ``Predictor`` ranks the candidate hosts (``candidates``: never seen attacking,
+internal, or outside hosts a compromised internal host talks to) by the probability that
+they are attacked within the horizon, and explains each prediction with the chain of
+compromised hosts that leads to it. The probabilities are the network's logits through a
+Platt scaling fitted on held-out simulated scenarios (``meta["calibration"]``).
+``heuristic_scores`` is the baseline it is measured against (compromised neighbours, then
+degree). Times are event (capture) times; the graph does not read any clock.
 """
 
 from __future__ import annotations
@@ -237,12 +241,22 @@ class Predictor:
         self.net = net.eval()
         self.meta = meta
 
-    def scores(self, g: HostGraph) -> np.ndarray:
+    def logits(self, g: HostGraph) -> np.ndarray:
+        """The network's raw scores (trained with a positive class weight: not probabilities)."""
         if not g.hosts:
             return np.zeros(0)
         with torch.no_grad():
-            logit = self.net(torch.from_numpy(g.features()), torch.from_numpy(g.edge_index()))
-        return torch.sigmoid(logit).numpy()
+            out = self.net(torch.from_numpy(g.features()), torch.from_numpy(g.edge_index()))
+        return np.asarray(out.numpy(), np.float64)
+
+    def scores(self, g: HostGraph) -> np.ndarray:
+        """Probabilities: the logits through the Platt scaling of ``meta["calibration"]``
+        (fitted on held-out scenarios by ``fednids hub train-gnn``); a plain sigmoid if the
+        artifact has none."""
+        z = self.logits(g)
+        cal = self.meta.get("calibration") or {}
+        a, b = float(cal.get("a", 1.0)), float(cal.get("b", 0.0))
+        return 1.0 / (1.0 + np.exp(-np.clip(a * z + b, -60.0, 60.0)))
 
     def rank(self, g: HostGraph, k: int) -> list[Ranked]:
         p = self.scores(g)
@@ -257,9 +271,53 @@ class Predictor:
 
 
 def candidates(g: HostGraph) -> np.ndarray:
-    """Internal hosts not yet known to be compromised."""
+    """Hosts that may be attacked next: never seen attacking, and either internal or an
+    outside host that a compromised internal host talks to (a bot on the network scanning
+    the internet reaches outside hosts; an outside host that only talks to healthy hosts,
+    or that attacks, is no target)."""
     comp = g.compromised()
-    return np.asarray([not comp[i] and not _external(h) for i, h in enumerate(g.hosts)], bool)
+    out = np.zeros(len(g.hosts), bool)
+    for i, h in enumerate(g.hosts):
+        if comp[i] or g.att_src[i] > 0:
+            continue
+        out[i] = not _external(h) or any(comp[s] for s in g._deg_in[i])
+    return out
+
+
+def platt(logits: np.ndarray, y: np.ndarray, iters: int = 100) -> dict[str, float]:
+    """Fit ``p = sigmoid(a * logit + b)`` by damped Newton steps on held-out labels (Platt's
+    targets, which keep it finite when the classes separate)."""
+    z = np.asarray(logits, np.float64)
+    yb = np.asarray(y, bool)
+    pos, neg = float(yb.sum()), float(len(yb) - yb.sum())
+    t = np.where(yb, (pos + 1) / (pos + 2), 1 / (neg + 2))
+
+    def loss(a: float, b: float) -> float:
+        u = a * z + b
+        return float(np.sum(np.logaddexp(0.0, u) - t * u))
+
+    a, b = 1.0 / max(float(np.std(z)), 1e-6), 0.0
+    cur = loss(a, b)
+    for _ in range(iters):
+        p = 1.0 / (1.0 + np.exp(-np.clip(a * z + b, -60, 60)))
+        w = np.maximum(p * (1 - p), 1e-12)
+        g = np.array([np.sum((p - t) * z), np.sum(p - t)])
+        h = np.array([[np.sum(w * z * z), np.sum(w * z)], [np.sum(w * z), np.sum(w)]])
+        step = np.linalg.solve(h + np.eye(2) * 1e-6, g)
+        lr = 1.0
+        while lr > 1e-6:
+            na, nb = a - lr * float(step[0]), b - lr * float(step[1])
+            new = loss(na, nb)
+            if new <= cur:
+                break
+            lr /= 2
+        else:
+            break
+        done = cur - new < 1e-10 * max(abs(cur), 1.0)
+        a, b, cur = na, nb, new
+        if done:
+            break
+    return {"a": a, "b": b}
 
 
 def load_predictor(model_dir: Path) -> Predictor:

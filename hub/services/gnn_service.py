@@ -1,13 +1,24 @@
-"""``gnn-predictor``: ``attack_classified`` + ``network_data`` -> ``attack_predicted``.
+"""``gnn-predictor``: ``attack_classified`` + ``anomalies`` + ``network_data`` -> ``attack_predicted``.
 
-Keeps the host graph of a sliding window of event time (flows aggregated per
-(src, dst, port), attack classifications per (src, dst)), and every ``every_s`` of event
-time, if anything was classified, ranks the hosts not yet seen attacking with the GNN and
-emits an ``AttackPrediction`` for each of the ``top_k`` above ``min_p`` (path = chain of
-compromised hosts leading there). The same host is predicted again only after
-``horizon_s`` or if its probability rose by 0.1. Alerts come from the alerting service,
-which opens a ``predicted-...`` incident for confident predictions and escalates an incident
-when a predicted host is then attacked.
+Keeps the host graph of a sliding window of **event time** (capture time): flows aggregated
+per (src, dst, port), attacks per (src, dst) from the classifier's verdicts and from the
+detectors' anomalies that name a family (a rule's verdict). Every ``every_s`` of event time,
+if an attack was seen, it ranks the hosts that may be attacked next with the GNN and emits
+an ``AttackPrediction`` for each of the ``top_k`` above ``min_p`` (path = chain of compromised
+hosts leading there). The same host is predicted again only after ``horizon_s`` or if its
+probability rose by 0.1. Alerts come from the alerting service, which opens a
+``predicted-...`` incident for confident predictions and escalates an incident when a
+predicted host is then attacked.
+
+Time: the clock is :class:`EventClock`, moved only by the flows' ``end_ts`` and the
+anomalies' ``window_end``. A classification or an anomaly is placed at the end of its flow
+(looked up by ``flow_id``), else at the clock's time: their ``ts`` is the wall clock of the
+process that made them, which says nothing about when the traffic happened (a replayed
+capture is years old). An event far ahead of the clock cannot move it alone (see
+:class:`EventClock`), so one bad timestamp cannot age everything else out of the window.
+
+Bounds: at most ``MAX_EDGES`` flow edges, ``MAX_ATTACKS`` attack pairs and ``MAX_FLOW_IDS``
+remembered flow ids; the oldest go first.
 
 State: in memory, not checkpointed; after a restart the graph is rebuilt from the stream
 (predictions need one window of traffic to be as good again). It is advisory state: inputs
@@ -17,15 +28,26 @@ are still committed only after the predictions of their batch are delivered.
 from __future__ import annotations
 
 import itertools
+import math
+import time
 import uuid
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 
-from contracts.events import AttackClassification, AttackPrediction, EventBase, FlowRecord
+from contracts.events import (
+    AnomalyEvent,
+    AttackClassification,
+    AttackPrediction,
+    EventBase,
+    FlowRecord,
+)
 from contracts.features import FLOW_FEATURES
 from contracts.topics import KafkaTopic
 from hub.services.gnn import HostGraph, Predictor
 
 MAX_EDGES = 200_000
+MAX_ATTACKS = 50_000
+MAX_FLOW_IDS = 200_000
 _FWD, _BWD = FLOW_FEATURES.index("fwd_bytes"), FLOW_FEATURES.index("bwd_bytes")
 
 
@@ -33,10 +55,59 @@ def severity_for(p: float) -> str:
     return "critical" if p >= 0.95 else "high" if p >= 0.8 else "medium" if p >= 0.6 else "low"
 
 
+class EventClock:
+    """Event time that one wrong timestamp cannot run away with.
+
+    ``observe(t)`` moves the clock to ``t`` if ``t`` is at most ``max_ahead_s`` past it. A
+    later ``t`` is a jump (a gap in a capture, or a bad clock): it is taken only once
+    ``confirm`` events agree on it (within ``max_ahead_s`` of each other); until then the
+    event is placed at the current time. A time past the hub's own clock plus
+    ``max_skew_s`` (traffic from the future) never moves it. ``observe`` returns the time
+    to record the event at (never past the clock), or None if it has no usable time yet.
+    """
+
+    def __init__(
+        self,
+        max_ahead_s: float = 3600.0,
+        confirm: int = 3,
+        max_skew_s: float = 3600.0,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.max_ahead_s, self.confirm, self.max_skew_s = max_ahead_s, confirm, max_skew_s
+        self._wall = wall
+        self.now: float | None = None
+        self._ahead: list[float] = []
+        self.held = 0
+        """events placed at the clock's time because theirs was too far ahead"""
+
+    def observe(self, t: float) -> float | None:
+        if not math.isfinite(t) or t < 0 or t > self._wall() + self.max_skew_s:
+            self.held += 1
+            return self.now
+        if self.now is None or t <= self.now:
+            self.now = t if self.now is None else self.now
+            return t
+        if t - self.now <= self.max_ahead_s:
+            self.now = t
+            return t
+        near = [a for a in self._ahead if abs(a - t) <= self.max_ahead_s]
+        if len(near) + 1 >= self.confirm:
+            self.now = max([*near, t])
+            self._ahead = [a for a in self._ahead if a > self.now + self.max_ahead_s]
+            return t
+        self._ahead = ([*self._ahead, t])[-64:]
+        self.held += 1
+        return self.now
+
+
 class GnnService:
     name = "gnn-predictor"
-    inputs: Sequence[str] = (KafkaTopic.ATTACK_CLASSIFIED.value, KafkaTopic.NETWORK_DATA.value)
-    accepts = frozenset({"flow", "classification"})
+    inputs: Sequence[str] = (
+        KafkaTopic.ATTACK_CLASSIFIED.value,
+        KafkaTopic.ANOMALIES.value,
+        KafkaTopic.NETWORK_DATA.value,
+    )
+    accepts = frozenset({"flow", "classification", "anomaly"})
 
     def __init__(
         self,
@@ -46,54 +117,107 @@ class GnnService:
         min_p: float = 0.5,
         window_s: float = 900.0,
         horizon_s: float = 300.0,
+        clock: EventClock | None = None,
     ) -> None:
         self.model = model
         self.every_s, self.top_k, self.min_p = every_s, top_k, min_p
         self.window_s, self.horizon_s = window_s, horizon_s
-        self.flows: dict[tuple[str, str, int], tuple[float, float]] = {}  # -> (bytes, last ts)
-        self.attacks: dict[tuple[str, str | None], tuple[int, float, str, uuid.UUID]] = {}
-        self.now = 0.0
-        self._last_run = -1e18
+        self.clock = clock or EventClock()
+        # (src, dst, port) -> (bytes, last event time), oldest first
+        self.flows: OrderedDict[tuple[str, str, int], tuple[float, float]] = OrderedDict()
+        # (src, dst) -> (count, last event time, family, first event id), oldest first
+        self.attacks: OrderedDict[tuple[str, str | None], tuple[int, float, str, uuid.UUID]] = (
+            OrderedDict()
+        )
+        self._flow_end: OrderedDict[str, float] = OrderedDict()  # flow_id -> end_ts
+        self._last_run = -math.inf
         self._dirty = False
-        self._emitted: dict[str, tuple[float, float]] = {}  # host -> (ts, probability)
+        self._emitted: dict[str, tuple[float, float]] = {}  # host -> (event time, probability)
+        self.last_graph = HostGraph()
+        """The graph of the last prediction round (for benchmarks and the operator's 'why')."""
 
-    def _graph(self) -> HostGraph:
+    @property
+    def now(self) -> float:
+        return self.clock.now if self.clock.now is not None else 0.0
+
+    def graph(self) -> HostGraph:
+        """The host graph of the last ``window_s`` of event time."""
         lo = self.now - self.window_s
-        self.flows = {k: v for k, v in self.flows.items() if v[1] >= lo}
-        self.attacks = {k: v for k, v in self.attacks.items() if v[1] >= lo}
+        while self.flows and next(iter(self.flows.values()))[1] < lo:
+            self.flows.popitem(last=False)
+        while self.attacks and next(iter(self.attacks.values()))[1] < lo:
+            self.attacks.popitem(last=False)
         g = HostGraph()
         for (s, d, p), (b, t) in self.flows.items():
             g.add_flow(s, d, p, b, t)
-        for (a_src, a_dst), (n, t, _, _) in sorted(self.attacks.items(), key=lambda kv: kv[1][1]):
+        for (a_src, a_dst), (n, t, _, _) in self.attacks.items():
             for _ in range(min(n, 50)):
                 g.add_attack(a_src, a_dst, t)
         g.now = self.now
         return g
 
+    def _flow(self, ev: FlowRecord) -> None:
+        t = self.clock.observe(ev.end_ts)
+        if t is None:
+            return
+        self._flow_end[ev.flow_id] = t
+        if len(self._flow_end) > MAX_FLOW_IDS:
+            self._flow_end.popitem(last=False)
+        k = (ev.src_ip, ev.dst_ip, ev.dst_port)
+        old = self.flows.pop(k, None)
+        nbytes = max(float(ev.features[_FWD]) + float(ev.features[_BWD]), 0.0)
+        self.flows[k] = ((old[0] if old else 0.0) + nbytes, max(t, old[1] if old else t))
+        if len(self.flows) > MAX_EDGES:
+            self.flows.popitem(last=False)
+
+    def _when(self, flow_id: str | None, window_end: float | None) -> float | None:
+        if flow_id is not None and flow_id in self._flow_end:
+            return self._flow_end[flow_id]
+        if window_end is not None:
+            return self.clock.observe(window_end)
+        return self.clock.now
+
+    def _attack(
+        self, src: str, dst: str | None, family: str, t: float | None, eid: uuid.UUID
+    ) -> None:
+        if t is None:
+            return
+        ak = (src, dst)
+        old = self.attacks.pop(ak, None)
+        n, last, fam, first = old if old else (0, t, family, eid)
+        self.attacks[ak] = (n + 1, max(last, t), family or fam, first)
+        if len(self.attacks) > MAX_ATTACKS:
+            self.attacks.popitem(last=False)
+        self._dirty = True
+
     def handle(self, events: list[EventBase]) -> list[EventBase]:
         for ev in events:
             if isinstance(ev, FlowRecord):
-                k = (ev.src_ip, ev.dst_ip, ev.dst_port)
-                b = self.flows.get(k, (0.0, 0.0))[0]
-                if k in self.flows or len(self.flows) < MAX_EDGES:
-                    nbytes = float(ev.features[_FWD]) + float(ev.features[_BWD])
-                    self.flows[k] = (b + max(nbytes, 0.0), ev.end_ts)
-                self.now = max(self.now, ev.end_ts)
-            elif isinstance(ev, AttackClassification) and ev.src_ip and ev.family != "benign":
-                t = ev.ts.timestamp()
-                ak = (ev.src_ip, ev.dst_ip)
-                n = self.attacks.get(ak, (0, 0.0, "", ev.event_id))[0]
-                self.attacks[ak] = (n + 1, t, ev.family, ev.event_id)
-                self.now = max(self.now, t)
-                self._dirty = True
+                self._flow(ev)
+        for ev in events:  # after the flows of the batch: a verdict finds its flow's time
+            if isinstance(ev, AttackClassification) and ev.src_ip and ev.family != "benign":
+                self._attack(
+                    ev.src_ip, ev.dst_ip, ev.family, self._when(ev.flow_id, None), ev.event_id
+                )
+            elif (
+                isinstance(ev, AnomalyEvent)
+                and ev.src_ip
+                and ev.family is not None
+                and ev.family != "benign"
+            ):
+                t = self._when(ev.flow_id, ev.window_end)
+                self._attack(ev.src_ip, ev.dst_ip, ev.family, t, ev.event_id)
         if not self._dirty or self.now - self._last_run < self.every_s:
             return []
         return self.predict()
 
     def predict(self) -> list[EventBase]:
         self._last_run, self._dirty = self.now, False
-        g = self._graph()
+        g = self.last_graph = self.graph()
         out: list[EventBase] = []
+        by_src: dict[str, tuple[str, uuid.UUID]] = {}  # attacker -> its latest family, event
+        for (a_src, _), (_, _, a_fam, a_id) in self.attacks.items():
+            by_src[a_src] = (a_fam, a_id)
         for r in self.model.rank(g, self.top_k):
             if r.probability < self.min_p:
                 continue
@@ -107,6 +231,10 @@ class GnnService:
                 if a is not None:
                     fam = a[2]
                     ids.append(a[3])
+            if not ids and len(r.path) > 1 and r.path[-2] in by_src:
+                # not attacked yet: the family of what its compromised neighbour is doing
+                fam, first = by_src[r.path[-2]]
+                ids.append(first)
             out.append(
                 AttackPrediction(
                     node_id="hub",
@@ -121,4 +249,7 @@ class GnnService:
                     source_ids=ids[-64:],
                 )
             )
+        if len(self._emitted) > MAX_ATTACKS:
+            lo = self.now - self.horizon_s
+            self._emitted = {h: v for h, v in self._emitted.items() if v[0] >= lo}
         return out
