@@ -23,6 +23,7 @@ PARTS: tuple[str, ...] = (
     "models.cli",
     "fednids.demo_cli",
     "fednids.provision_cli",
+    "fednids.analyze_cli",
 )
 
 

@@ -27,7 +27,7 @@ from hub.ingestor import INGEST_TOPICS, Ingestor
 from hub.services.alerting import AlertingService
 from hub.services.classifier_service import ClassifierService
 from hub.services.iforest_service import DEFAULT_MODEL as IFOREST_MODEL
-from hub.services.iforest_service import IForestService
+from hub.services.iforest_service import IForestService, NodeLearning
 from hub.services.runtime import ServiceRuntime
 from hub.settings import HubSettings
 from hub.storage import EventStore
@@ -99,7 +99,11 @@ class Demo:
         alerting = AlertingService(update_every_s=10.0)
         self.services: list[ServiceRuntime] = []
         if (IFOREST_MODEL / "model.joblib").is_file():
-            iforest = IForestService(IForestModel.load(IFOREST_MODEL))
+            # each sensor's own traffic is its baseline at the hub too (500 flows: a demo minute)
+            iforest = IForestService(
+                IForestModel.load(IFOREST_MODEL),
+                NodeLearning(flows=500, state_dir=self.dir / "iforest"),
+            )
             self.services.append(
                 ServiceRuntime(
                     iforest,
