@@ -19,14 +19,17 @@ REPLAY_LABELS=$OUT/replay_bench_labels.csv
 if [ -f "$DATA/../tools/make_replay_bench.py" ] && [ ! -f "$REPLAY_PCAP" ]; then
   python3 "$DATA/../tools/make_replay_bench.py" --data "$DATA" --out-pcap "$REPLAY_PCAP" --out-labels "$REPLAY_LABELS"
 fi
-[ -f "$REPLAY_PCAP" ] && run edge_replay --pcap "$REPLAY_PCAP" --labels "$REPLAY_LABELS" --train-packets 22472 --json "$OUT/edge_replay.json"
-run outbox_rate --json "$OUT/outbox_rate.json"
+# the agent's learning period = the replay's attack-free prefix (packets 0..22471, 55 h of capture time)
+[ -f "$REPLAY_PCAP" ] && run edge_replay --pcap "$REPLAY_PCAP" --labels "$REPLAY_LABELS" --train-packets 22472 --learn-hours 55 --lstm models/artifacts/lstm-ae --json "$OUT/edge_replay.json"
+[ -f "$REPLAY_PCAP" ] && run operator_eval --pcap "$REPLAY_PCAP" --labels "$REPLAY_LABELS" --start-packet 22472 --agent-args="--learn-hours 55" --json "$OUT/operator_eval.json"
+run demo_eval --json "$OUT/demo_eval.json"
 [ -d "$DATA" ] && run detect_eval --data "$DATA" --out "$OUT/detect_eval" $( [ -f "$REPLAY_PCAP" ] && echo --pcap "$REPLAY_PCAP" --labels "$REPLAY_LABELS")
 run bridge_throughput --json "$OUT/bridge_throughput.json"
 run ingest_rate --json "$OUT/ingest_rate.json"
 for r in 1000 5000 10000; do run e2e_latency --rate "$r" --json "$OUT/e2e_latency_$r.json"; done
 run hub_services --json "$OUT/hub_services.json"
 run predictor_eval --json "$OUT/predictor_eval.json"
+[ -f "$REPLAY_PCAP" ] && run predictor_real --pcap "$REPLAY_PCAP" --labels "$REPLAY_LABELS" --json "$OUT/predictor_real.json"
 [ -f "$REPLAY_PCAP" ] && run fl_rounds --pcap "$REPLAY_PCAP" --labels "$REPLAY_LABELS" --train-packets 22472 --json "$OUT/fl_rounds.json"
 run dashboard_startup --json "$OUT/dashboard_startup.json"
 run arm64_emulation --json "$OUT/arm64_emulation.json"

@@ -23,11 +23,12 @@ import pytest
 from bridge.mqtt_security import MqttSecurity, listener_fragment, render_acl
 from contracts import FLOW_FEATURES, decode_batch
 from contracts.transports import TransportOptions, open_subscriber
+from edge_agent.agent import load_scorer
 from edge_agent.capture import open_source, write_pcap
 from edge_agent.capture.sim import SimConfig, simulate
-from edge_agent.detectors.lstm import LstmDetector, load_model
+from edge_agent.detectors.lstm import load_model
 from edge_agent.pipeline import Pipeline
-from edge_agent.rules import RuleEngine
+from edge_agent.settings import AgentSettings
 from fednids.provision import ProvisionRequest, provision
 from fednids.provision_hub import provision_hub
 from tests.harness.servers import MosquittoServer
@@ -181,7 +182,11 @@ def test_agent_on_aarch64_replays_a_capture_into_the_real_mosquitto(
     pcap = tmp_path / "replay.pcap"
     frames = simulate(SimConfig(scenario="ssh_bruteforce", seed=33, hosts=4, duration=60)).frames
     write_pcap(pcap, frames)
-    pipe = Pipeline("x86", [RuleEngine(None), LstmDetector.load(MODEL)])
+    # the agent's own stack, as `fednids agent run --model-dir MODEL` builds it, on x86
+    x86_settings = AgentSettings(
+        node_id="x86", model_dir=MODEL, outbox_path=tmp_path / "x86" / "outbox.db"
+    )
+    pipe = Pipeline("x86", [load_scorer(x86_settings)])
     x86 = Counter(e.kind for p in open_source(f"pcap:{pcap}") for e in pipe.feed(p))
     x86.update(e.kind for e in pipe.close())
     node = f"arm-{uuid.uuid4().hex[:8]}"
