@@ -26,29 +26,19 @@ from pathlib import Path
 from typing import Any
 
 from contracts.events import ATTACK_FAMILIES, FlowRecord
+from edge_agent.capture.sim import SCENARIO_FAMILY
 from models.errors import ModelError
 
 BENIGN = "benign"
-DEFAULT_FAMILIES: dict[str, str] = {
-    # the simulator's scenarios (edge_agent/capture/sim.py)
-    "benign": "benign",
-    "syn_flood": "dos",
-    "udp_flood": "dos",
-    "dns_amplification": "dos",
-    "slowloris": "dos",
-    "port_scan_horizontal": "scan",
-    "port_scan_vertical": "scan",
-    "ssh_bruteforce": "bruteforce",
-    "telnet_bruteforce": "bruteforce",
-    "mirai_scan_spread": "botnet",
-    "cnc_beaconing": "botnet",
-    # the attacks of the shared replay bench (make_replay_bench.py ATTACKS)
+REPLAY_FAMILY: dict[str, str] = {
     "nmap_80_all": "scan",
     "masscan_tcp": "scan",
     "icmp_portscan": "scan",
     "telnet_botnet": "botnet",
     "synflood_first5000": "dos",
 }
+"""The attacks of the shared replay bench (make_replay_bench.py ATTACKS) -> family."""
+DEFAULT_FAMILIES: dict[str, str] = {**SCENARIO_FAMILY, **REPLAY_FAMILY}
 """Attack name -> family. Extend it with ``--family name=family`` (repeatable)."""
 
 FlowHook = Callable[[FlowRecord], None]

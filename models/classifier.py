@@ -24,23 +24,12 @@ from sklearn.model_selection import train_test_split
 
 from contracts.events import ATTACK_FAMILIES
 from contracts.features import FLOW_FEATURES
+from edge_agent.capture.sim import SCENARIO_FAMILY
 from models.errors import ModelError
 
 VOTES = ("rules", "lstm", "novelty", "iforest")
 INPUTS = (*FLOW_FEATURES, *(f"vote_{v}" for v in VOTES))
-SIM_FAMILY = {
-    "benign": "benign",
-    "syn_flood": "dos",
-    "udp_flood": "dos",
-    "dns_amplification": "dos",
-    "slowloris": "dos",
-    "port_scan_horizontal": "scan",
-    "port_scan_vertical": "scan",
-    "ssh_bruteforce": "bruteforce",
-    "telnet_bruteforce": "bruteforce",
-    "mirai_scan_spread": "botnet",
-    "cnc_beaconing": "botnet",
-}
+SIM_FAMILY = SCENARIO_FAMILY
 
 
 def design(features: np.ndarray, votes: np.ndarray) -> np.ndarray:

@@ -43,6 +43,20 @@ ATTACKS = (
     "cnc_beaconing",
 )
 SCENARIOS = ("benign", "mixed", "demo", *ATTACKS)
+SCENARIO_FAMILY: dict[str, str] = {
+    "benign": "benign",
+    "syn_flood": "dos",
+    "udp_flood": "dos",
+    "dns_amplification": "dos",
+    "slowloris": "dos",
+    "port_scan_horizontal": "scan",
+    "port_scan_vertical": "scan",
+    "ssh_bruteforce": "bruteforce",
+    "telnet_bruteforce": "bruteforce",
+    "mirai_scan_spread": "botnet",
+    "cnc_beaconing": "botnet",
+}
+"""The attack family of each label the simulator puts on its flows (the one source of it)."""
 LAN_OCTETS = tuple(i for i in range(10, 255) if i != 53)
 """Last octets of the simulated hosts (.2 web, .3 MQTT broker and .53 DNS are servers)."""
 

@@ -27,30 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from contracts.events import AlertEvent
+from models.captures import DEFAULT_FAMILIES as CAPTURE_FAMILIES
 from models.errors import ModelError
 
 BENIGN = "benign"
 
-DEFAULT_FAMILIES: dict[str, str] = {
-    # the replay capture (make_replay_bench.py)
-    "nmap_80_all": "scan",
-    "masscan_tcp": "scan",
-    "icmp_portscan": "scan",
-    "ssh_bruteforce": "bruteforce",
-    "telnet_botnet": "botnet",
-    "synflood": "dos",
-    "synflood_first5000": "dos",
-    # the simulator's labels (edge_agent/capture/sim.py)
-    "syn_flood": "dos",
-    "udp_flood": "dos",
-    "dns_amplification": "dos",
-    "slowloris": "dos",
-    "port_scan_horizontal": "scan",
-    "port_scan_vertical": "scan",
-    "telnet_bruteforce": "bruteforce",
-    "mirai_scan_spread": "botnet",
-    "cnc_beaconing": "botnet",
-}
+DEFAULT_FAMILIES: dict[str, str] = {**CAPTURE_FAMILIES, "synflood": "dos"}
 """Attack name -> family (the contract's ``AttackFamily``); see :func:`family_of` for the
 substring fallbacks used for names not listed."""
 
