@@ -90,14 +90,15 @@ def _settings(args: argparse.Namespace) -> Any:
     return s.model_copy(update=upd)
 
 
-def _run(args: argparse.Namespace, svc: Any) -> int:
+def _run(args: argparse.Namespace, svc: Any, runtime: Any = None) -> int:
+    """Run ``svc`` in its runtime (default :class:`ServiceRuntime`) until SIGTERM."""
     from contracts.runtime import stop_event_on_signals
     from contracts.transports import open_publisher, open_subscriber
     from hub.services.runtime import ServiceRuntime
 
     s = _settings(args)
     stop = stop_event_on_signals()
-    ServiceRuntime(
+    (runtime or ServiceRuntime)(
         svc,
         open_subscriber(s.kafka_url, list(svc.inputs), group=svc.name),
         open_publisher(s.kafka_url),
@@ -107,8 +108,6 @@ def _run(args: argparse.Namespace, svc: Any) -> int:
 
 
 def _alerting(args: argparse.Namespace) -> int:
-    from contracts.runtime import stop_event_on_signals
-    from contracts.transports import open_publisher, open_subscriber
     from hub.services.alerting import AlertingService
     from hub.services.alerting.runtime import AlertingRuntime
 
@@ -129,14 +128,7 @@ def _alerting(args: argparse.Namespace) -> int:
         classified_open_confidence=s.alert_classified_open_confidence,
         max_open=pick(args.max_open, s.alert_max_open),
     )
-    stop = stop_event_on_signals()
-    AlertingRuntime(
-        svc,
-        open_subscriber(s.kafka_url, list(svc.inputs), group=svc.name),
-        open_publisher(s.kafka_url),
-        batch=s.batch,
-    ).run(stop)
-    return 0
+    return _run(args, svc, AlertingRuntime)
 
 
 def _iforest(args: argparse.Namespace) -> int:
