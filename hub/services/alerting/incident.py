@@ -212,6 +212,9 @@ class Incident:
                 return f"{kind} against {subj} from {self._sources_text()}"
             word = FAMILY_WORD.get(fam, fam)
             return f"{word} against {subj} from {self._sources_text()}"
+        if fam == "scan" and "arp_scan" in self.rule_ids:
+            n = self.peaks.get("distinct_targets")
+            return f"ARP scan by {subj}" + (f": {int(n):,}+ addresses asked for" if n else "")
         if fam == "scan" and (set(self.ports) == {0} or "icmp_sweep" in self.rule_ids):
             return f"Ping sweep by {subj}: {_plural(hosts, 'host', hosts_exact)}"
         if fam == "scan":
@@ -230,6 +233,8 @@ class Incident:
         if fam == "botnet" and "beaconing" in self.rule_ids and self.targets:
             return f"Beaconing from {subj} to {self.targets[0]}:{self._top_port()}"
         word = FAMILY_WORD.get(fam, fam)
+        if fam == "other" and "arp_spoof" in self.rule_ids:
+            return f"ARP spoofing: the address {subj} claimed by another MAC"
         if fam == "other":
             return f"{word} from {subj} ({' + '.join(self.detectors)} agree)"
         return f"{word} by {subj}: {_plural(hosts, 'host', hosts_exact)}"

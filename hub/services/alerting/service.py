@@ -75,6 +75,8 @@ class AlertingService(IncidentBook):
             clock=clock,
         )
         self.min_severity = min_severity
+        self.solo_rule_severity = "high"
+        """A rule hit of family ``other`` at least this severe opens an incident by itself."""
         self.predicted_alert_p = predicted_alert_p
         self.corroborate_s = corroborate_s
         self.corroborate_detectors = corroborate_detectors
@@ -130,6 +132,12 @@ class AlertingService(IncidentBook):
                 inc = self._route(d, create=False) or self._attach(d) or self._pend(d)
         elif named(d.family):  # an unsupervised verdict the edge attributed to a family
             inc = self._route(d, create=False) or self._attach(d) or self._pend(d)
+        elif (
+            d.detector not in UNSUPERVISED
+            and d.rule_id
+            and sev_index(d.severity) >= sev_index(self.solo_rule_severity)
+        ):  # a severe rule without a named family (ARP spoofing, a land attack) opens its own
+            inc = self._attach(d) or self._route(d, create=True)
         else:
             inc = self._attach(d) or self._pend(d)
         self._remember(d.event_id, d.t, inc.base if inc else None)

@@ -532,3 +532,25 @@ def test_the_new_incident_fields_reach_the_alerts_api_through_the_store(tmp_path
     assert item["detectors"] == ["rules"] and item["rule_ids"] == ["port_scan_vertical"]
     assert item["event_first_ts"] == CAPTURE and item["evidence"]["detections"] == 1
     assert item["nodes"] == ["pi-1"] and item["title"].startswith("Port scan by 10.0.0.66")
+
+
+def test_arp_spoofing_opens_its_own_incident():
+    # prepare: the edge's ARP monitor: 192.168.1.1 moved to another MAC (family other, high)
+    svc = AlertingService(clock=Clock())
+    spoof = _ev(0, "rules", "arp_spoof", "192.168.1.1", "192.168.1.50", "high", 0, family="other")
+    # execute
+    latest = _latest(svc.handle([spoof]) + svc.flush())
+    # assert
+    assert len(latest) == 1
+    (inc,) = latest.values()
+    assert inc.title.startswith("ARP spoofing") and "arp_spoof" in inc.rule_ids
+
+
+def test_an_arp_sweep_is_titled_as_one():
+    svc = AlertingService(clock=Clock())
+    sweep = _ev(0, "rules", "arp_scan", "192.168.1.247", None, "medium", 0, family="scan")
+    sweep = sweep.model_copy(update={"evidence": {"distinct_targets": 24}})
+    latest = _latest(svc.handle([sweep]) + svc.flush())
+    assert [a.title for a in latest.values()] == [
+        "ARP scan by 192.168.1.247: 24+ addresses asked for"
+    ]
