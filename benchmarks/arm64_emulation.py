@@ -1,6 +1,6 @@
 """How long the QEMU ARM tests take, cold and warm, and what a Pi installs for the agent.
 
-    python benchmarks/arm64_emulation.py --json OUT [--keep]
+    python -m benchmarks.arm64_emulation --json OUT [--keep]
 
 Cold: a fresh aarch64 environment in a temporary folder (apt lists, .debs, qemu, every wheel
 downloaded again), then the emulated test module. Warm: the same test module again on that

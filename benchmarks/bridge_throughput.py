@@ -1,6 +1,6 @@
 """Bridge throughput with zero loss: agents' batches over real Mosquitto -> bridge -> real Kafka.
 
-    python benchmarks/bridge_throughput.py --json OUT [--mqtt URL --kafka URL] [--events N]
+    python -m benchmarks.bridge_throughput --json OUT [--mqtt URL --kafka URL] [--events N]
 
 Starts the real servers through the test harness unless URLs are given. Publishes N flow
 records from several simulated nodes, batched as the agent sends them (100 per MQTT
@@ -19,8 +19,6 @@ import threading
 import time
 import uuid
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from contracts import FLOW_FEATURES, decode, encode_batch
 from contracts.events import FlowRecord

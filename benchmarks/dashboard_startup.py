@@ -1,6 +1,6 @@
 """Demo start-up to a usable dashboard, and the dashboard's bundle size.
 
-    python benchmarks/dashboard_startup.py --json OUT [--runs 3]
+    python -m benchmarks.dashboard_startup --json OUT [--runs 3]
 
 Per run: start ``python -m fednids demo`` on a free port and time, from the process start,
 (1) the "ready" line with the tokens, (2) ``/`` serving the BUILT dashboard and its JS bundle,
@@ -121,7 +121,7 @@ def main() -> int:
         return 2
     runs = [one_run() for _ in range(args.runs)]
     result = {
-        "command": f"python benchmarks/dashboard_startup.py --runs {args.runs}",
+        "command": f"python -m benchmarks.dashboard_startup --runs {args.runs}",
         "runs": runs,
         "median": {k: round(statistics.median(r[k] for r in runs), 3) for k in runs[0]},
         "bundle": bundle_sizes(),

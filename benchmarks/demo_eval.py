@@ -1,7 +1,7 @@
 """The demo, scored like a capture: ``fednids demo`` as a user starts it, its incidents
 against the simulator's own labels.
 
-    python benchmarks/demo_eval.py --json OUT [--duration S] [--speed X] [--nodes N]
+    python -m benchmarks.demo_eval --json OUT [--duration S] [--speed X] [--nodes N]
 
 Runs ``fednids demo --fl-rounds 0 --state-dir D --port P`` (the installed console script,
 its own process; embedded transports and SQLite as in ``make demo``) until the sensors
@@ -27,8 +27,6 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError

@@ -1,6 +1,6 @@
 """Detection quality on real data, held out, with a report folder.
 
-    python benchmarks/detect_eval.py --data ../shared/data --out reports/detect_eval \
+    python -m benchmarks.detect_eval --data ../shared/data --out reports/detect_eval \
         [--pcap replay_bench.pcap --labels replay_bench_labels.csv] [--quick]
 
 Writes OUT/results.json, OUT/report.md and PNG plots (confusion matrices, ROC curves,
@@ -33,10 +33,7 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
-
-from models.eval import tabular  # noqa: E402
+from models.eval import tabular
 
 PEERS = {
     "nsl_kdd_binary_accuracy": {
@@ -114,10 +111,9 @@ def tabular_part(data: Path, out: Path) -> dict[str, Any]:
 def lstm_part(
     pcap: Path, labels: Path, train_packets: int, out: Path, quick: bool
 ) -> dict[str, Any]:
-    import edge_replay
-    import fl_rounds
     import torch
 
+    from benchmarks import edge_replay, fl_rounds
     from edge_agent.fl.local_data import windows_from_raw
     from hub.fl.export import export_global
     from models.lstm_ae import (

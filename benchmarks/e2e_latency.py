@@ -4,7 +4,7 @@ committed in PostgreSQL -> WebSocket message, at a given event rate.
 The agent (publisher) and the operator (WebSocket client) run as their own processes, as
 they would on other machines; the hub process holds the ingestor and the API.
 
-    python benchmarks/e2e_latency.py --rate R --json OUT [--seconds S] [--mqtt/--kafka/--db URLs]
+    python -m benchmarks.e2e_latency --rate R --json OUT [--seconds S] [--mqtt/--kafka/--db URLs]
 
 Real Mosquitto, Kafka and PostgreSQL (through the test harness unless URLs are given); the
 bridge runs as its own process; the ingestor and the API (uvicorn + FastAPI WebSocket) run in
@@ -26,8 +26,6 @@ import threading
 import time
 import uuid
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 from sqlalchemy import text
@@ -213,7 +211,8 @@ def main() -> int:
     listener = subprocess.Popen(
         [
             sys.executable,
-            __file__,
+            "-m",
+            "benchmarks.e2e_latency",
             "--role",
             "listen",
             "--port",
@@ -237,7 +236,8 @@ def main() -> int:
     subprocess.run(
         [
             sys.executable,
-            __file__,
+            "-m",
+            "benchmarks.e2e_latency",
             "--role",
             "publish",
             "--mqtt",

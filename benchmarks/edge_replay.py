@@ -1,6 +1,6 @@
 """Edge replay benchmark: the agent's own detection stack on a labelled capture, one core.
 
-    python benchmarks/edge_replay.py --pcap P --labels L --train-packets N --json OUT [--lstm DIR]
+    python -m benchmarks.edge_replay --pcap P --labels L --train-packets N --json OUT [--lstm DIR]
 
 The stack is what ``fednids agent run`` runs, built by the same function
 (``edge_agent.agent.load_scorer``): rules, the node's baseline learned on the device (its
@@ -30,8 +30,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from contracts.events import FlowRecord
 from edge_agent.agent import load_scorer

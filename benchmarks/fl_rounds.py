@@ -1,7 +1,7 @@
 """Federated learning on a real deployment: round time, update size, and the accuracy the
 federated LSTM autoencoder keeps under differential privacy, against a central model.
 
-    python benchmarks/fl_rounds.py --pcap replay_bench.pcap --labels replay_bench_labels.csv \
+    python -m benchmarks.fl_rounds --pcap replay_bench.pcap --labels replay_bench_labels.csv \
         --train-packets 22472 --json out.json
 
 (make the capture with ``../shared/tools/make_replay_bench.py``). Benign training data: the
@@ -31,15 +31,12 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
-
-from contracts.events import FlowRecord  # noqa: E402
-from contracts.signing import generate_keypair  # noqa: E402
-from edge_agent.capture.packet import ParseStats, parse_frame  # noqa: E402
-from edge_agent.capture.pcap import PcapSource  # noqa: E402
-from edge_agent.flows.flow import Flow  # noqa: E402
-from edge_agent.pipeline import Pipeline  # noqa: E402
+from contracts.events import FlowRecord
+from contracts.signing import generate_keypair
+from edge_agent.capture.packet import ParseStats, parse_frame
+from edge_agent.capture.pcap import PcapSource
+from edge_agent.flows.flow import Flow
+from edge_agent.pipeline import Pipeline
 
 NODES = 3
 
@@ -102,7 +99,7 @@ def score(model_dir: Path, pcap: Path, labels: Path, train_packets: int) -> dict
     deployment runs (each node's agent divides its error by its OWN threshold from the model's
     ``thresholds_by_node``); ``global_scale``: one scale for every packet (the 99th
     percentile of the training flows' errors), the protocol used before 2026-12-01."""
-    import edge_replay
+    from benchmarks import edge_replay
 
     y, attacks = edge_replay.load_labels(labels)
     sel = np.arange(len(y)) >= train_packets

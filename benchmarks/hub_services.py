@@ -1,6 +1,6 @@
 """Hub analytics services on the real Kafka: throughput and network_data -> alerts latency.
 
-    python benchmarks/hub_services.py --json OUT [--kafka URL] [--flows N] [--rate R]
+    python -m benchmarks.hub_services --json OUT [--kafka URL] [--flows N] [--rate R]
 
 Starts a PRIVATE Kafka through the test harness (port 39192, wiped: no backlog) unless
 --kafka is given. Runs ``fednids hub anomaly-iforest``, ``threat-classifier`` and
@@ -34,8 +34,6 @@ import threading
 import time
 import uuid
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 
@@ -161,7 +159,6 @@ def _classifier_dir(tmp: Path) -> tuple[Path, str]:
 RUNNER = """
 import sys, joblib, numpy as np
 from pathlib import Path
-sys.path.insert(0, {root!r})
 from contracts.features import FLOW_FEATURES
 from contracts.runtime import stop_event_on_signals
 from contracts.transports import open_publisher, open_subscriber

@@ -1,6 +1,6 @@
 """Rows per second into PostgreSQL through the hub's event store (idempotent inserts).
 
-    python benchmarks/ingest_rate.py --json OUT [--db postgresql://...] [--rows N] [--batch B]
+    python -m benchmarks.ingest_rate --json OUT [--db postgresql://...] [--rows N] [--batch B]
 
 Starts the real PostgreSQL through the test harness unless --db is given; writes into a
 fresh schema. Measures the event store's write of batches of B flow records (what the
@@ -18,8 +18,6 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import text
 

@@ -1,6 +1,6 @@
 """What the operator sees, scored: a labelled capture replayed through the real processes.
 
-    python benchmarks/operator_eval.py --pcap P --labels L --json OUT [--start-packet N]
+    python -m benchmarks.operator_eval --pcap P --labels L --json OUT [--start-packet N]
 
 Each part runs as its own process, started with the installed ``fednids`` console script
 exactly as the README starts it:
@@ -40,8 +40,6 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError

@@ -1,6 +1,6 @@
 """GNN propagation predictor vs a degree/neighbour heuristic on held-out scenarios.
 
-    python benchmarks/predictor_eval.py --json OUT [--model DIR] [--scenarios N] [--plot PNG]
+    python -m benchmarks.predictor_eval --json OUT [--model DIR] [--scenarios N] [--plot PNG]
 
 Held out from training (``fednids hub train-gnn``: seeds 0..199, 30-60 hosts in 2-4 subnets):
 seeds from 100000 on and larger networks (60-120 hosts in 3-6 subnets). A snapshot is
@@ -18,11 +18,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 

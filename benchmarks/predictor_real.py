@@ -1,6 +1,6 @@
 """The propagation predictor on a real labelled capture, through the product's own classes.
 
-    python benchmarks/predictor_real.py --pcap P --labels L --json OUT [--model DIR]
+    python -m benchmarks.predictor_real --pcap P --labels L --json OUT [--model DIR]
         [--lstm DIR] [--horizon S] [--k K]
 
 The capture is replayed in process on ``memory://``: the edge agent's own stack
@@ -26,7 +26,6 @@ import argparse
 import csv
 import json
 import socket
-import sys
 import tempfile
 import time
 from bisect import bisect_right
@@ -35,8 +34,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 

@@ -12,7 +12,7 @@ run() {  # name, then the command
   local name=$1; shift
   [ -f "benchmarks/$name.py" ] || { echo "bench: $name not built yet, skipped"; return; }
   echo "bench: $name"
-  if ! "$PY" "benchmarks/$name.py" "$@"; then echo "bench: $name FAILED"; status=1; fi
+  if ! "$PY" -m "benchmarks.$name" "$@"; then echo "bench: $name FAILED"; status=1; fi
 }
 REPLAY_PCAP=$OUT/replay_bench.pcap
 REPLAY_LABELS=$OUT/replay_bench_labels.csv
