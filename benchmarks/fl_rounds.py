@@ -84,7 +84,7 @@ def split_nodes(flows: list[FlowRecord], out: Path) -> list[Path]:
 
 
 def base_model(flows: list[FlowRecord], out: Path, window: int) -> tuple[np.ndarray, np.ndarray]:
-    from models.windows import Scaler
+    from contracts.scaling import Scaler
 
     scaler = Scaler.fit(np.asarray([f.features for f in flows], dtype=np.float32))
     out.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ import hashlib
 import json
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AwareDatetime,
@@ -58,11 +58,13 @@ Port = Annotated[int, Field(ge=0, le=65535)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Severity = Literal["info", "low", "medium", "high", "critical"]
 AttackFamily = Literal["benign", "dos", "scan", "bruteforce", "botnet", "web", "other"]
-ATTACK_FAMILIES: tuple[str, ...] = ("benign", "dos", "scan", "bruteforce", "botnet", "web", "other")
-SEVERITIES: tuple[str, ...] = ("info", "low", "medium", "high", "critical")
+ATTACK_FAMILIES: tuple[str, ...] = get_args(AttackFamily)
+SEVERITIES: tuple[str, ...] = get_args(Severity)
 EvidenceValue = float | int | str | bool | None
 Detector = Literal["lstm", "rules", "novelty", "iforest"]
 """Edge: lstm (TFLite autoencoder), rules, novelty (per-flow benign range); hub: iforest."""
+DETECTORS: tuple[str, ...] = get_args(Detector)
+"""Every detector name, in one place: import this, never copy the list."""
 
 
 def utcnow() -> datetime:

@@ -24,6 +24,7 @@ from sklearn.model_selection import train_test_split
 
 from contracts.events import ATTACK_FAMILIES
 from contracts.features import FLOW_FEATURES
+from contracts.scaling import log_features
 from edge_agent.capture.sim import SCENARIO_FAMILY
 from models.errors import ModelError
 
@@ -35,7 +36,7 @@ SIM_FAMILY = SCENARIO_FAMILY
 def design(features: np.ndarray, votes: np.ndarray) -> np.ndarray:
     return np.hstack(
         [
-            np.log1p(np.maximum(np.asarray(features, dtype=np.float64), 0.0)),
+            log_features(features, dtype=np.float64),
             np.asarray(votes, dtype=np.float64),
         ]
     )

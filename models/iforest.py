@@ -21,6 +21,7 @@ import numpy as np
 from sklearn.ensemble import IsolationForest
 
 from contracts.features import FEATURE_VERSION, FLOW_FEATURES
+from contracts.scaling import log_features
 from models.errors import ModelError
 
 
@@ -37,7 +38,7 @@ RANGE_PAD = math.log(4.0)
 
 
 def _transform(x: np.ndarray) -> np.ndarray:
-    return np.log1p(np.maximum(np.asarray(x, dtype=np.float64), 0.0))
+    return log_features(x, dtype=np.float64)
 
 
 class IForestModel:

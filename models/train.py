@@ -20,7 +20,7 @@ from models.lstm_ae import (
     reconstruction_errors,
     train_epochs,
 )
-from models.windows import Scaler, host_windows
+from contracts.scaling import Scaler, host_windows
 
 THRESHOLD_QUANTILE = 0.995
 

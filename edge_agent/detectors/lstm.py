@@ -25,6 +25,7 @@ import numpy as np
 
 from contracts.events import AnomalyEvent, FlowRecord
 from contracts.features import FEATURE_VERSION, FLOW_FEATURES
+from contracts.scaling import log_features, scale_logged
 from edge_agent.capture.errors import EdgeAgentError
 
 MAX_HOSTS = 20_000
@@ -60,8 +61,7 @@ class LoadedModel:
 
     def scale_row(self, features: list[float]) -> np.ndarray:
         """One flow's features as the model sees them: log-scaled into [0, 1] (float32)."""
-        x = np.log1p(np.maximum(np.asarray(features, dtype=np.float32), 0.0))
-        return np.clip((x - self.lo) / (self.hi - self.lo), 0.0, 1.0)
+        return scale_logged(log_features(features), self.lo, self.hi)
 
     def quantize(self, x: np.ndarray) -> np.ndarray:
         return np.clip(np.round(x / self.in_scale + self.in_zero), -128, 127).astype(np.int8)
@@ -80,7 +80,7 @@ class LoadedModel:
         return self.score_quantized(x, self.quantize(x))
 
     def score(self, window: np.ndarray) -> float:
-        x = np.clip((np.log1p(np.maximum(window, 0.0)) - self.lo) / (self.hi - self.lo), 0.0, 1.0)
+        x = scale_logged(log_features(window, dtype=None), self.lo, self.hi)
         return self.score_scaled(x.astype(np.float32))
 
 

@@ -15,10 +15,11 @@ import numpy as np
 
 from contracts.events import AnomalyEvent, FlowRecord
 from contracts.features import FEATURE_VERSION, FLOW_FEATURES
+from contracts.scaling import log_features
 
 
 def transform(x: np.ndarray) -> np.ndarray:
-    return np.log1p(np.maximum(x, 0.0))
+    return log_features(x, dtype=None)
 
 
 NEW_SERVICE_WEIGHT = 3.0

@@ -14,12 +14,12 @@ first call per (spec, scaler) is cached in the node's state directory.
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
 from contracts.events import FlowRecord
+from contracts.scaling import Scaler, windows_from_arrays
 from edge_agent.capture.errors import EdgeAgentError
 
 
@@ -68,22 +68,9 @@ def windows_from_raw(
     hi: np.ndarray,
     length: int,
 ) -> np.ndarray:
-    """Sliding windows of each host's flows in end-time order, scaled as the edge does."""
-    x_all = np.log1p(np.maximum(np.asarray(feats, dtype=np.float32), 0.0))
-    x_all = np.clip((x_all - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
-    by_host: dict[str, list[int]] = defaultdict(list)
-    for i, s in enumerate(src):
-        by_host[s].append(i)
-    out: list[np.ndarray] = []
-    for idx in by_host.values():
-        idx.sort(key=lambda i: end_ts[i])
-        x = x_all[idx]
-        if len(x) < length:
-            x = np.concatenate([np.repeat(x[:1], length - len(x), axis=0), x])
-        out.extend(x[i - length : i] for i in range(length, len(x) + 1))
-    if not out:
-        return np.zeros((0, length, feats.shape[1] if feats.ndim == 2 else 0), dtype=np.float32)
-    return np.stack(out)
+    """Sliding windows of each host's flows in end-time order, scaled as the edge does
+    (:func:`contracts.scaling.windows_from_arrays`)."""
+    return windows_from_arrays(src, end_ts, feats, Scaler.from_arrays(lo, hi), length)
 
 
 def load_windows(
