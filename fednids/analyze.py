@@ -70,6 +70,9 @@ class AnalyzeConfig:
     drain_timeout_s: float = DRAIN_TIMEOUT_S
     agent_options: dict[str, Any] = field(default_factory=dict)
     """Extra :class:`AgentSettings` fields (e.g. the baseline's learning period)."""
+    services: Any = None
+    """The hub services' settings (:class:`hub.services.settings.ServicesSettings`; the entry
+    point reads them from ``FEDNIDS_SERVICES_*``); None: their defaults."""
 
 
 @dataclass
@@ -531,7 +534,9 @@ def run_analyze(cfg: AnalyzeConfig) -> AnalyzeResult:
     progress = Progress(size, live)
     chain: Chain | None = None
     try:
-        chain = Chain(f"sqlite:///{cfg.out / 'hub.db'}", uuid.uuid4().hex[:12], cfg.out / "hub")
+        chain = Chain(
+            f"sqlite:///{cfg.out / 'hub.db'}", uuid.uuid4().hex[:12], cfg.out / "hub", cfg.services
+        )
         settings = _agent_settings(cfg, chain.mqtt_url)
         try:
             source = TrackedSource(open_source(settings.source))

@@ -102,7 +102,7 @@ class Chain:
     in the background while the agent already reads the capture; a consumer group that joins
     late reads its topics from the beginning, as a new Kafka group would with ``earliest``."""
 
-    def __init__(self, db_url: str, run_id: str, state: Path) -> None:
+    def __init__(self, db_url: str, run_id: str, state: Path, services: Any = None) -> None:
         from bridge.service import Bridge
         from contracts.topics import mqtt_subscription
         from hub.ingestor import INGEST_TOPICS, Ingestor
@@ -110,6 +110,8 @@ class Chain:
         from hub.storage import EventStore
 
         self.state = state
+        self.settings = services
+        """The hub services' settings (``ServicesSettings``; None: their defaults)."""
         """Where the hub services keep their state (the Isolation Forest's node baselines)."""
         self.mqtt_url = f"memory://analyze-{run_id}-mqtt"
         self.kafka_url = f"memory://analyze-{run_id}-kafka"
@@ -172,7 +174,7 @@ class Chain:
                 or any(c.lag() for c in self.consumers if c.group in upstream)
             )
 
-        for svc in _services(self.skipped, self.state, ReplayClock(behind)):
+        for svc in _services(self.skipped, self.state, ReplayClock(behind), self.settings):
             kind = AlertingRuntime if isinstance(svc, AlertingService) else ServiceRuntime
             sub: Subscriber = self._sub(self._kafka, list(svc.inputs), svc.name)
             if svc.name == "threat-classifier":
@@ -306,16 +308,18 @@ def _publish(pub: Publisher, outputs: Sequence[EventBase]) -> None:
     pub.flush(60)
 
 
-def _services(skipped: dict[str, str], state: Path, clock: Callable[[], float]) -> list[Any]:
+def _services(
+    skipped: dict[str, str], state: Path, clock: Callable[[], float], settings: Any = None
+) -> list[Any]:
     """The hub's analytics services built as ``fednids hub anomaly-iforest|threat-classifier|
-    gnn-predictor|alerting`` build them, from the deployment's settings (``FEDNIDS_SERVICES_*``),
-    in pipeline order; the Isolation Forest keeps its per-node baselines under ``state``, the
+    gnn-predictor|alerting`` build them, from ``settings`` (``ServicesSettings``, which the entry
+    point reads from ``FEDNIDS_SERVICES_*``; None: the defaults), in pipeline order; the Isolation Forest keeps its per-node baselines under ``state``, the
     threat classifier runs on ``clock`` (a :class:`ReplayClock`). One
     whose model is missing or unloadable is left out (with the reason in ``skipped``)."""
     from hub.services.alerting import AlertingService
     from hub.services.settings import ServicesSettings
 
-    s = ServicesSettings()
+    s = settings if settings is not None else ServicesSettings.model_construct()
 
     def iforest() -> Any:
         from hub.services.iforest_service import IForestService, NodeLearning

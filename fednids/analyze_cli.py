@@ -125,6 +125,7 @@ def _run(args: argparse.Namespace) -> int:
         incident_rows,
         run_analyze,
     )
+    from hub.services.settings import ServicesSettings
 
     out = args.out or Path(f"fednids-analyze-{args.capture.stem or 'capture'}")
     try:
@@ -139,6 +140,7 @@ def _run(args: argparse.Namespace) -> int:
                 use_lstm=not args.no_lstm,
                 progress=False if args.no_progress else None,
                 agent_options=_agent_options(args),
+                services=ServicesSettings(),
             )
         )
     except AnalyzeError as exc:
