@@ -2,7 +2,9 @@
 
 Keys are files: the hub's private key (PKCS#8 PEM, mode 0600, never in the repository) and
 the fleet's public keys (PEM). A key id is the first 16 hex digits of the SHA-256 of the raw
-public key, so an agent can hold several trusted keys during a key rotation.
+public key, so an agent can hold several trusted keys during a key rotation. The hub names the
+fleet in the signed metadata (``fleet_id``); a node provisioned for a fleet refuses a model
+signed for any other (or for none), so one signing key can serve several fleets safely.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import base64
 import binascii
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from contracts.errors import ContractError
 from contracts.events import ModelAnnouncement
+from contracts.topics import FLEET_ID_PATTERN
 
 PRIVATE_KEY_FILE = "model-signing.key"
 PUBLIC_KEY_FILE = "model-signing.pub"
@@ -27,6 +31,10 @@ PUBLIC_KEY_FILE = "model-signing.pub"
 
 class SignatureError(ContractError):
     """A key file is unusable, or an announcement's signature or digest does not verify."""
+
+
+class FleetMismatch(SignatureError):
+    """A correctly signed announcement, but for another fleet (or for no fleet at all)."""
 
 
 def key_id(public: Ed25519PublicKey) -> str:
@@ -96,8 +104,23 @@ class Verified:
     model_bytes: bytes
 
 
-def verify(ann: ModelAnnouncement, trusted: dict[str, Ed25519PublicKey]) -> Verified:
-    """Check the signature, then the inline model's size and sha256. Raises :class:`SignatureError`."""
+FLEET_KEY = "fleet_id"
+"""The metadata key naming the fleet a model was signed for (covered by the signature)."""
+
+
+def check_fleet_id(fleet_id: str) -> str:
+    """``fleet_id`` if it is 1-63 characters of ``a-z 0-9 _ . -``; else :class:`SignatureError`."""
+    if not re.fullmatch(FLEET_ID_PATTERN, fleet_id):
+        raise SignatureError(f"invalid fleet id {fleet_id!r}: must match {FLEET_ID_PATTERN}")
+    return fleet_id
+
+
+def verify(
+    ann: ModelAnnouncement, trusted: dict[str, Ed25519PublicKey], fleet_id: str | None = None
+) -> Verified:
+    """Check the signature, the fleet the model was signed for (when ``fleet_id`` is given:
+    the signed metadata must name that fleet), then the inline model's size and sha256.
+    Raises :class:`SignatureError`."""
     key = trusted.get(ann.key_id)
     if key is None:
         raise SignatureError(f"unsigned or signed by an unknown key (key_id {ann.key_id!r})")
@@ -105,6 +128,12 @@ def verify(ann: ModelAnnouncement, trusted: dict[str, Ed25519PublicKey]) -> Veri
         key.verify(base64.b64decode(ann.signature_b64, validate=True), ann.signed_bytes())
     except (InvalidSignature, binascii.Error, ValueError) as exc:
         raise SignatureError(f"bad signature on {ann.model_name} v{ann.version}") from exc
+    signed_for = ann.metadata.get(FLEET_KEY)
+    if fleet_id is not None and signed_for != fleet_id:
+        raise FleetMismatch(
+            f"{ann.model_name} v{ann.version} was signed for fleet {signed_for!r}, "
+            f"this node belongs to fleet {fleet_id!r}"
+        )
     if ann.payload_b64 is None:
         raise SignatureError(f"{ann.model_name} v{ann.version}: no inline payload")
     try:
@@ -118,3 +147,22 @@ def verify(ann: ModelAnnouncement, trusted: dict[str, Ed25519PublicKey]) -> Veri
     if ann.metadata.get("sha256") not in (None, ann.sha256):
         raise SignatureError("metadata names another model file")
     return Verified(ann, blob)
+
+
+def sign_bytes(data: bytes, key: Ed25519PrivateKey) -> tuple[str, str]:
+    """``(key_id, base64 signature)`` of ``data`` with the same key, for other signed artefacts
+    (the indicator bundles of :mod:`contracts.indicators`)."""
+    return key_id(key.public_key()), base64.b64encode(key.sign(data)).decode()
+
+
+def verify_bytes(
+    data: bytes, kid: str, signature_b64: str, trusted: dict[str, Ed25519PublicKey], what: str
+) -> None:
+    """Check that a trusted key ``kid`` signed ``data``; else :class:`SignatureError`."""
+    key = trusted.get(kid)
+    if key is None:
+        raise SignatureError(f"{what}: unsigned or signed by an unknown key (key_id {kid!r})")
+    try:
+        key.verify(base64.b64decode(signature_b64, validate=True), data)
+    except (InvalidSignature, binascii.Error, ValueError) as exc:
+        raise SignatureError(f"{what}: bad signature") from exc

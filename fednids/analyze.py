@@ -37,13 +37,13 @@ from sqlalchemy import func, select
 
 from contracts.events import SEVERITIES, AlertEvent
 from contracts.transports import open_publisher
+from models.paths import artifact_dir
 
 if TYPE_CHECKING:
     from fednids.analyze_chain import Chain
 
 log = logging.getLogger("fednids.analyze")
-REPO = Path(__file__).resolve().parents[1]
-SHIPPED_LSTM = REPO / "models" / "artifacts" / "lstm-ae"
+SHIPPED_LSTM = artifact_dir("lstm-ae")
 MARKER = ".fednids-analyze"
 """A file in the output directory that says the state there is ours to replace."""
 NOISY_LOGGERS = ("edge_agent", "bridge", "hub", "contracts", "models", "fednids.hub")
@@ -592,6 +592,8 @@ def run_analyze(cfg: AnalyzeConfig) -> AnalyzeResult:
             scores = score(incidents, truth)
         summary["time_s"]["total"] = round(time.monotonic() - t0, 3)
         files = write_outputs(cfg.out, summary, incidents, related, series, scores)
+        files["eve"] = cfg.out / "eve.json"
+        summary["eve_records"] = chain.export_eve(files["eve"], incidents)
         summary["time_s"]["total"] = round(time.monotonic() - t0, 3)
         (cfg.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         progress.close(

@@ -12,16 +12,19 @@ incidents' last updates), and the stages settle again.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from contracts.codec import encode
-from contracts.events import EventBase
+from contracts.errors import ContractError
+from contracts.events import AlertEvent, EventBase, FlowRecord
 from contracts.topics import topic_for_event_kind
 from contracts.transports import open_publisher, open_subscriber
 from contracts.transports.base import Publisher, Subscriber
@@ -174,7 +177,11 @@ class Chain:
                 or any(c.lag() for c in self.consumers if c.group in upstream)
             )
 
-        for svc in _services(self.skipped, self.state, ReplayClock(behind), self.settings):
+        def any_behind() -> bool:
+            return self.bridge.in_flight() > 0 or any(c.lag() for c in self.consumers)
+
+        clocks = (ReplayClock(behind), ReplayClock(any_behind))
+        for svc in _services(self.skipped, self.state, clocks, self.settings):
             kind = AlertingRuntime if isinstance(svc, AlertingService) else ServiceRuntime
             sub: Subscriber = self._sub(self._kafka, list(svc.inputs), svc.name)
             if svc.name == "threat-classifier":
@@ -282,6 +289,41 @@ class Chain:
             self.settle()
         return total
 
+    def export_eve(self, path: Path, incidents: Sequence[AlertEvent]) -> dict[str, int]:
+        """Every flow the chain carried (read again from its ``network_data`` topic by a group
+        of its own) and every incident, as Suricata EVE JSON lines in ``path``; the count of
+        each ``event_type`` written. Call it after the run has settled."""
+        from contracts.codec import decode
+        from contracts.topics import KafkaTopic
+        from hub.outputs.eve import alert_record, flow_records
+
+        counts: Counter[str] = Counter()
+        seen: set[str] = set()  # delivery is at least once: a resent flow is written once
+        sub = open_subscriber(self.kafka_url, [KafkaTopic.NETWORK_DATA.value], "analyze-eve")
+        try:
+            with path.open("w", encoding="utf-8") as f:
+                while msgs := sub.poll(0.1, 5000):
+                    for m in msgs:
+                        try:
+                            ev = decode(m.value)
+                        except ContractError:  # the ingestor dead-lettered it already
+                            counts["undecodable"] += 1
+                            continue
+                        if isinstance(ev, FlowRecord) and str(ev.event_id) in seen:
+                            counts["duplicate"] += 1
+                        if isinstance(ev, FlowRecord) and str(ev.event_id) not in seen:
+                            seen.add(str(ev.event_id))
+                            for rec in flow_records(ev):
+                                f.write(json.dumps(rec, separators=(",", ":")) + "\n")
+                                counts[rec["event_type"]] += 1
+                    sub.ack(msgs)
+                for a in incidents:
+                    f.write(json.dumps(alert_record(a), separators=(",", ":")) + "\n")
+                    counts["alert"] += 1
+        finally:
+            sub.close()
+        return dict(counts)
+
     def close(self) -> None:
         self.stop_threads()
         self.bridge.shutdown(timeout=5)
@@ -309,17 +351,23 @@ def _publish(pub: Publisher, outputs: Sequence[EventBase]) -> None:
 
 
 def _services(
-    skipped: dict[str, str], state: Path, clock: Callable[[], float], settings: Any = None
+    skipped: dict[str, str],
+    state: Path,
+    clocks: tuple[Callable[[], float], Callable[[], float]],
+    settings: Any = None,
 ) -> list[Any]:
     """The hub's analytics services built as ``fednids hub anomaly-iforest|threat-classifier|
     gnn-predictor|alerting`` build them, from ``settings`` (``ServicesSettings``, which the entry
     point reads from ``FEDNIDS_SERVICES_*``; None: the defaults), in pipeline order; the Isolation Forest keeps its per-node baselines under ``state``, the
-    threat classifier runs on ``clock`` (a :class:`ReplayClock`). One
+    threat classifier and the alerting service run on ``clocks`` (two :class:`ReplayClock`: the
+    classifier's stands still while its inputs are behind, the alerting's while anything is,
+    so incidents do not expire by the machine's load). One
     whose model is missing or unloadable is left out (with the reason in ``skipped``)."""
     from hub.services.alerting import AlertingService
     from hub.services.settings import ServicesSettings
 
     s = settings if settings is not None else ServicesSettings.model_construct()
+    clock, alert_clock = clocks
 
     def iforest() -> Any:
         from hub.services.iforest_service import IForestService, NodeLearning
@@ -347,8 +395,8 @@ def _services(
         )
 
     def gnn() -> Any:
-        from hub.services.gnn import load_predictor
         from hub.services.gnn_service import GnnService
+        from models.gnn.model import load_predictor
 
         return GnnService(load_predictor(s.gnn_model), every_s=s.predict_every_s, top_k=s.top_k)
 
@@ -379,6 +427,7 @@ def _services(
             fanin_sources=s.alert_fanin_sources,
             classified_open_confidence=s.alert_classified_open_confidence,
             max_open=s.alert_max_open,
+            clock=alert_clock,
         )
     )
     return out

@@ -21,8 +21,8 @@ PARTS: tuple[str, ...] = (
     "bridge.cli",
     "hub.cli",
     "models.cli",
-    "fednids.demo_cli",
-    "fednids.provision_cli",
+    "demo.cli",
+    "provisioning.cli",
     "fednids.analyze_cli",
 )
 

@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from models.paths import artifact_dir
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
 
     from contracts.events import FlowRecord
 
-DEFAULT_OUT = Path(__file__).with_name("artifacts") / "lstm-ae"
+DEFAULT_OUT = artifact_dir("lstm-ae")
 
 
 class _Capture(argparse.Action):
@@ -96,7 +98,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "train-iforest",
         help="train the hub's Isolation Forest on benign flows (simulator and/or real traffic)",
     )
-    f.add_argument("--out", type=Path, default=DEFAULT_OUT.with_name("iforest"))
+    f.add_argument("--out", type=Path, default=artifact_dir("iforest"))
     f.add_argument(
         "--sim-seconds", type=float, default=900.0, help="simulated benign seconds (0: none)"
     )
@@ -108,7 +110,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "train-classifier",
         help="train the threat classifier on labelled flows (simulator and/or real traffic)",
     )
-    c.add_argument("--out", type=Path, default=DEFAULT_OUT.with_name("classifier"))
+    c.add_argument("--out", type=Path, default=artifact_dir("classifier"))
     c.add_argument("--seeds", type=int, default=4, help="simulated mixed scenarios (0: none)")
     c.add_argument("--sim-seconds", type=float, default=400.0)
     c.add_argument("--per-family", type=int, default=3000, help="rows per family and source")
@@ -116,7 +118,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     c.add_argument(
         "--iforest",
         type=Path,
-        default=DEFAULT_OUT.with_name("iforest"),
+        default=artifact_dir("iforest"),
         help="the Isolation Forest whose verdict is the iforest vote",
     )
     _real_data_args(c)
@@ -131,8 +133,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     e.add_argument(
         "--from", dest="from_packet", type=int, required=True, help="first held-out packet"
     )
-    e.add_argument("--iforest", type=Path, default=DEFAULT_OUT.with_name("iforest"))
-    e.add_argument("--classifier", type=Path, default=DEFAULT_OUT.with_name("classifier"))
+    e.add_argument("--iforest", type=Path, default=artifact_dir("iforest"))
+    e.add_argument("--classifier", type=Path, default=artifact_dir("classifier"))
     e.add_argument(
         "--learn-flows", type=int, default=2000, help="per-node learning period (0: skip)"
     )
@@ -178,9 +180,15 @@ def _fail(msg: str) -> int:
 def _train_iforest(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from models.captures import family_of, parse_families, parse_range, read_capture, read_flow_file
     from models.errors import ModelError
     from models.iforest import IForestConfig, train_iforest
+    from models.training.captures import (
+        family_of,
+        parse_families,
+        parse_range,
+        read_capture,
+        read_flow_file,
+    )
 
     rows: list[np.ndarray] = []
     groups: list[str] = []
@@ -233,10 +241,10 @@ def _train_iforest(args: argparse.Namespace) -> int:
 def _train_classifier(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from models.captures import parse_families, parse_range, read_flow_file
-    from models.classifier import train_classifier
-    from models.dataset import capture_flows, file_flows, simulated_flows
     from models.errors import ModelError
+    from models.training.captures import parse_families, parse_range, read_flow_file
+    from models.training.classifier import train_classifier
+    from models.training.dataset import capture_flows, file_flows, simulated_flows
 
     parts: list[tuple[np.ndarray, np.ndarray, list[str]]] = []
     sources: list[dict[str, Any]] = []
@@ -298,9 +306,9 @@ def _train_classifier(args: argparse.Namespace) -> int:
 
 
 def _eval_hub(args: argparse.Namespace) -> int:
-    from models.captures import parse_families
     from models.errors import ModelError
-    from models.hub_eval import evaluate
+    from models.training.captures import parse_families
+    from models.training.hub_eval import evaluate
 
     try:
         report = evaluate(

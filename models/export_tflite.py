@@ -6,11 +6,17 @@ kernel = W_ih.T, recurrent kernel = W_hh.T, bias = b_ih + b_hh) with ``unroll=Tr
 fixed batch of 1 (Keras 3's LSTM otherwise becomes a WHILE loop whose int8 conversion
 fails). Inputs are int8 (windows are scaled to [0, 1], so the representative set spans the
 whole range), the output (the reconstruction) is float32.
+
+A model directory ships the representative windows its int8 ranges were calibrated on
+(``calibration.npy``, named in the metadata with its md5): the hub's export of a federated
+model calibrates on the base model's windows (:func:`read_calibration`) and never needs a
+node's data or the simulator.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import time
@@ -25,6 +31,9 @@ from models.lstm_ae import LstmAutoencoder
 
 MODEL_FILE = "model.tflite"
 META_FILE = "metadata.json"
+CALIBRATION_FILE = "calibration.npy"
+REPRESENTATIVE_MAX = 300
+"""The converter sees at most this many representative windows (plus the [0, 1] extremes)."""
 
 
 def keras_twin(model: LstmAutoencoder) -> Any:
@@ -62,7 +71,7 @@ def to_int8_tflite(model: LstmAutoencoder, representative: np.ndarray) -> bytes:
     def gen() -> Any:
         for w in (lo, hi):  # the extremes fix the input range at exactly [0, 1]
             yield [w]
-        for i in range(min(len(rep), 300)):
+        for i in range(min(len(rep), REPRESENTATIVE_MAX)):
             yield [rep[i : i + 1]]
 
     conv = tf.lite.TFLiteConverter.from_keras_model(km)
@@ -77,20 +86,71 @@ def to_int8_tflite(model: LstmAutoencoder, representative: np.ndarray) -> bytes:
         raise ModelError(f"int8 TFLite conversion failed: {exc}") from exc
 
 
-def write_model_dir(out: Path, tflite: bytes, metadata: dict[str, Any]) -> Path:
-    """Write ``model.tflite`` and ``metadata.json`` (with the file's sha256) atomically."""
+def calibration_bytes(representative: np.ndarray) -> bytes:
+    """The ``.npy`` of what the converter used: the first :data:`REPRESENTATIVE_MAX` windows."""
+    buf = io.BytesIO()
+    np.save(buf, np.asarray(representative[:REPRESENTATIVE_MAX], dtype=np.float32))
+    return buf.getvalue()
+
+
+def calibration_entry(npy: bytes, source: str) -> dict[str, Any]:
+    """The metadata's ``calibration`` field for a ``calibration.npy`` of these bytes."""
+    return {
+        "file": CALIBRATION_FILE,
+        "md5": hashlib.md5(npy, usedforsecurity=False).hexdigest(),
+        "source": source,
+    }
+
+
+def write_model_dir(
+    out: Path,
+    tflite: bytes,
+    metadata: dict[str, Any],
+    calibration: np.ndarray | None = None,
+    calibration_source: str = "",
+) -> Path:
+    """Write ``model.tflite``, ``metadata.json`` (with the file's sha256) and, when given, the
+    representative windows (``calibration.npy``, its md5 in the metadata), atomically each."""
     out.mkdir(parents=True, exist_ok=True)
+    files: list[tuple[str, bytes]] = [(MODEL_FILE, tflite)]
+    extra: dict[str, Any] = {}
+    if calibration is not None:
+        npy = calibration_bytes(calibration)
+        files.append((CALIBRATION_FILE, npy))
+        extra["calibration"] = calibration_entry(npy, calibration_source)
     meta = {
         "model_name": "lstm-ae",
         "features": list(FLOW_FEATURES),
         "feature_version": FEATURE_VERSION,
         "created": time.time(),
         **metadata,
+        **extra,
         "sha256": hashlib.sha256(tflite).hexdigest(),
         "size_bytes": len(tflite),
     }
-    for name, data in ((MODEL_FILE, tflite), (META_FILE, json.dumps(meta, indent=2).encode())):
+    files.append((META_FILE, json.dumps(meta, indent=2).encode()))
+    for name, data in files:
         tmp = out / f".{name}.tmp"
         tmp.write_bytes(data)
         tmp.replace(out / name)
     return out
+
+
+def read_calibration(model_dir: Path) -> np.ndarray:
+    """The representative windows a model directory ships, checked against the md5 in its
+    metadata (loaded from the bytes that were checked)."""
+    try:
+        meta = json.loads((model_dir / META_FILE).read_text())
+        entry = meta["calibration"]
+        npy = (model_dir / str(entry["file"])).read_bytes()
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelError(f"{model_dir}: no int8 calibration windows ({exc})") from exc
+    if hashlib.md5(npy, usedforsecurity=False).hexdigest() != entry.get("md5"):
+        raise ModelError(f"{model_dir}: {entry['file']} does not match its md5 in the metadata")
+    try:
+        windows = np.load(io.BytesIO(npy), allow_pickle=False)
+    except ValueError as exc:
+        raise ModelError(f"{model_dir}: {entry['file']} is not a .npy: {exc}") from exc
+    if windows.ndim != 3 or windows.dtype != np.float32 or not np.isfinite(windows).all():
+        raise ModelError(f"{model_dir}: calibration windows must be finite float32 (N, T, F)")
+    return np.asarray(windows)

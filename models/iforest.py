@@ -1,15 +1,16 @@
 """Isolation Forest over flow features for the hub's ``anomaly-iforest`` service.
 
 Trained on benign flows only (log-scaled features); the threshold is a quantile of the
-scores of held-out benign flows. Saved as ``model.joblib`` + ``metadata.json``; ``load``
-refuses a model file whose sha256 is not the one in the metadata (joblib is pickle: only
-load files the hub wrote itself).
+scores of held-out benign flows. Saved as ``model.joblib`` + ``metadata.json`` through
+:mod:`contracts.model_dir`; ``load`` refuses a model file whose sha256 is not the one in the
+metadata and unpickles the bytes it checked (joblib is pickle: only load files the hub
+wrote itself).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
+import io
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -21,6 +22,7 @@ import numpy as np
 from sklearn.ensemble import IsolationForest
 
 from contracts.features import FEATURE_VERSION, FLOW_FEATURES
+from contracts.model_dir import ModelDirError, read_model_dir, write_model_dir
 from contracts.scaling import log_features
 from models.errors import ModelError
 
@@ -33,6 +35,7 @@ class IForestConfig:
     seed: int = 0
 
 
+MODEL_FILE = "model.joblib"
 RANGE_QUANTILE = 0.995
 RANGE_PAD = math.log(4.0)
 
@@ -83,29 +86,30 @@ class IForestModel:
         j = ex.argmax(axis=1)
         return [FLOW_FEATURES[k] if ex[i, k] > 0 else None for i, k in enumerate(j)]
 
-    def save(self, out: Path) -> None:
-        out.mkdir(parents=True, exist_ok=True)
-        path = out / "model.joblib"
-        joblib.dump(self.forest, path, compress=3)
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    def save(self, out: Path) -> dict[str, Any]:
+        """Write ``model.joblib`` + ``metadata.json`` atomically; returns the metadata."""
+        buf = io.BytesIO()
+        joblib.dump(self.forest, buf, compress=3)
         extra = {"range_upper": [float(v) for v in self.upper]} if self.upper is not None else {}
-        (out / "metadata.json").write_text(
-            json.dumps(
-                self.meta | extra | {"threshold": self.threshold, "sha256": digest}, indent=2
+        try:
+            return write_model_dir(
+                out,
+                {MODEL_FILE: buf.getvalue()},
+                self.meta | extra | {"threshold": self.threshold},
+                primary=MODEL_FILE,
+                training_data=self.meta.get("training_data"),
             )
-        )
+        except ModelDirError as exc:
+            raise ModelError(str(exc)) from exc
 
     @classmethod
     def load(cls, model_dir: Path) -> IForestModel:
+        """Verify the directory, then unpickle the bytes that were verified."""
         try:
-            meta = json.loads((model_dir / "metadata.json").read_text())
-            blob = (model_dir / "model.joblib").read_bytes()
-        except (OSError, ValueError) as exc:
-            raise ModelError(f"{model_dir}: cannot read the Isolation Forest: {exc}") from exc
-        if hashlib.sha256(blob).hexdigest() != meta.get("sha256"):
-            raise ModelError(
-                f"{model_dir}: model.joblib does not match the sha256 in metadata.json; refusing to load it"
-            )
+            loaded = read_model_dir(model_dir, [MODEL_FILE], primary=MODEL_FILE)
+        except ModelDirError as exc:
+            raise ModelError(f"cannot load the Isolation Forest: {exc}") from exc
+        meta = loaded.metadata
         if meta.get("features") != list(FLOW_FEATURES):
             raise ModelError(f"{model_dir}: trained on another feature list")
         upper = None
@@ -116,11 +120,11 @@ class IForestModel:
                 raise ModelError(f"{model_dir}: bad range_upper: {exc}") from exc
             if upper.shape != (len(FLOW_FEATURES),) or not np.isfinite(upper).all():
                 raise ModelError(f"{model_dir}: range_upper must be one finite value per feature")
-        forest = joblib.load(model_dir / "model.joblib")
         try:
             threshold = float(meta["threshold"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{model_dir}: no threshold in metadata.json") from exc
+        forest = joblib.load(io.BytesIO(loaded.blob(MODEL_FILE)))
         return cls(forest, threshold, meta, upper)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from contracts.events import FlowRecord
+from contracts.scaling import Scaler, host_windows
 from models.errors import ModelError
 from models.export_tflite import to_int8_tflite, write_model_dir
 from models.lstm_ae import (
@@ -20,7 +21,6 @@ from models.lstm_ae import (
     reconstruction_errors,
     train_epochs,
 )
-from contracts.scaling import Scaler, host_windows
 
 THRESHOLD_QUANTILE = 0.995
 
@@ -87,5 +87,5 @@ def train_and_export(
         "tflite_parity_pearson": parity,
         "config": asdict(cfg),
     }
-    write_model_dir(out, blob, meta)
+    write_model_dir(out, blob, meta, train, "this model's own training windows (its first ones)")
     return meta | {"model_bytes": len(blob)}

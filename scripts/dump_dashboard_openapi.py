@@ -1,8 +1,8 @@
-"""Write the OpenAPI document the dashboard's TypeScript types are generated from.
+"""Write the hub API's OpenAPI document, from which the dashboard's TypeScript is generated.
 
-It is the hub API's own ``app.openapi()`` plus the contracts' event models (serialization
-JSON Schema) under ``components.schemas``, so one generator (openapi-typescript) types both
-the REST parameters and the events the REST lists and ``/ws/events`` carry.
+It is exactly ``create_app(...).openapi()`` (no server): the REST routes with their response
+models, plus the ``/ws/events`` frame under ``components.schemas`` (see hub/api/openapi.py).
+``scripts/gen-dashboard-types.sh`` (``make schemas``) runs this, then openapi-typescript.
 
     python scripts/dump_dashboard_openapi.py            # rewrite dashboard/src/api/openapi.json
     python scripts/dump_dashboard_openapi.py --check    # exit 1 when the committed copy is stale
@@ -23,9 +23,6 @@ TARGET = REPO / "dashboard" / "src" / "api" / "openapi.json"
 
 
 def build() -> dict[str, Any]:
-    from pydantic.json_schema import models_json_schema
-
-    from contracts.events import EVENT_TYPES
     from hub.api.app import create_app
     from hub.settings import HubSettings
     from hub.storage import EventStore
@@ -34,10 +31,6 @@ def build() -> dict[str, Any]:
         store = EventStore(f"sqlite:///{tmp}/openapi.db")
         doc = create_app(HubSettings(static_dir=None), store).openapi()
         store.engine.dispose()
-    models = [(m, "serialization") for m in EVENT_TYPES.values()]
-    _, defs = models_json_schema(models, ref_template="#/components/schemas/{model}")  # type: ignore[arg-type]
-    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
-    schemas.update(defs.get("$defs", {}))
     return doc
 
 
@@ -55,8 +48,7 @@ def main() -> int:
         current = args.out.read_text() if args.out.is_file() else ""
         if current != text:
             print(
-                f"{args.out} is stale: run `python scripts/dump_dashboard_openapi.py` "
-                "then `npm --prefix dashboard run types:gen`",
+                f"{args.out} is stale: run `make schemas` (scripts/gen-dashboard-types.sh)",
                 file=sys.stderr,
             )
             return 1

@@ -65,6 +65,8 @@ try {
   const page = await ctx.newPage();
   const errors = [];
   watchConsole(page, errors);
+  const socketUrls = [];
+  page.on("websocket", (ws) => socketUrls.push(ws.url()));
 
   await check("token from the URL fragment, then removed from the address bar", async () => {
     await page.goto(`${URL_}/#token=${encodeURIComponent(OP)}`);
@@ -77,6 +79,9 @@ try {
     await page.waitForSelector('[data-testid="live-state"]:has-text("live")', { timeout: 10000 });
     await page.waitForSelector('[data-testid="live-event"]', { timeout: 15000 });
     results.timings.first_live_event_ms = Date.now() - t0;
+    // the token rides in Sec-WebSocket-Protocol, never in the socket's URL (access logs)
+    expect(socketUrls.length > 0, "no WebSocket opened");
+    expect(!socketUrls.some((u) => u.includes(OP) || u.includes("token=")), `token in a WebSocket URL: ${socketUrls}`);
     const before = await page.locator('[data-testid="live-feed"] h2').textContent();
     await page.waitForFunction(
       (b) => document.querySelector('[data-testid="live-feed"] h2')?.textContent !== b,

@@ -7,6 +7,9 @@ import { DetectionsPage } from "./pages/Detections";
 import { AlertsPage } from "./pages/Alerts";
 import { FederatedPage } from "./pages/Federated";
 import { FleetPage } from "./pages/Fleet";
+import { SuppressionsPage } from "./pages/Suppressions";
+import { InventoryPage } from "./pages/Inventory";
+import { IntelPage } from "./pages/Intel";
 
 const VIEWS = {
   "/": OverviewPage,
@@ -15,6 +18,9 @@ const VIEWS = {
   "/alerts": AlertsPage,
   "/fl": FederatedPage,
   "/fleet": FleetPage,
+  "/suppressions": SuppressionsPage,
+  "/inventory": InventoryPage,
+  "/intel": IntelPage,
 } as const;
 
 export function App() {

@@ -8,6 +8,9 @@ export const PAGES = [
   { path: "/alerts", title: "Alerts" },
   { path: "/fl", title: "Federated learning" },
   { path: "/fleet", title: "Fleet" },
+  { path: "/suppressions", title: "Suppressions" },
+  { path: "/inventory", title: "Inventory" },
+  { path: "/intel", title: "Threat intel" },
 ] as const;
 export type PagePath = (typeof PAGES)[number]["path"];
 

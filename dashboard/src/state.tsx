@@ -4,7 +4,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import type { LiveFrame } from "./api/types";
 import { saveToken } from "./auth";
 import { Batcher, keysForTopic, LIVE_TOPICS } from "./live/invalidate";
-import { LiveSocket, liveUrl, type LiveState } from "./live/socket";
+import { LiveSocket, liveProtocols, liveUrl, type LiveState } from "./live/socket";
 
 interface Auth {
   token: string | null;
@@ -70,7 +70,8 @@ function LiveProvider({ token, children }: { token: string | null; children: Rea
       }));
     }, 500);
     const sock = new LiveSocket({
-      url: liveUrl(window.location, token, [...LIVE_TOPICS]),
+      url: liveUrl(window.location, [...LIVE_TOPICS]),
+      protocols: liveProtocols(token),
       onFrame: (f) => {
         seq.current += 1;
         count += 1;

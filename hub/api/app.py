@@ -9,12 +9,16 @@ from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 
 from contracts.version import __version__
-from hub.api.routes import alerts, events, fleet, health
+from hub.api.openapi import install_openapi
+from hub.api.routes import alerts, assets, events, fleet, health, intel, suppressions
+from hub.api.routes import evidence as evidence_routes
 from hub.api.ws import router as ws_router
 from hub.bus import EventBus
 from hub.errors import StoreError
+from hub.evidence.settings import service_from_env
 from hub.settings import HubSettings
 from hub.storage import EventStore, Queries
+from hub.storage.retention_metrics import StoreCollector
 
 
 def create_app(settings: HubSettings, store: EventStore, bus: EventBus | None = None) -> FastAPI:
@@ -29,8 +33,10 @@ def create_app(settings: HubSettings, store: EventStore, bus: EventBus | None = 
     app.state.store = store
     app.state.queries = Queries(store)
     app.state.bus = bus or EventBus(settings.ws_queue)
+    app.state.evidence = service_from_env()  # packet evidence (None: off); tests set their own
     registry = CollectorRegistry()
     requests = Counter("api_requests", "API requests", ["status"], registry=registry)
+    registry.register(StoreCollector(store))  # size, partitions, oldest data (retention)
 
     @app.middleware("http")
     async def count(request: Request, call_next):  # type: ignore[no-untyped-def]
@@ -42,9 +48,12 @@ def create_app(settings: HubSettings, store: EventStore, bus: EventBus | None = 
     async def store_down(_request: Request, exc: StoreError) -> JSONResponse:
         return JSONResponse({"detail": "database unavailable"}, status_code=503)
 
-    for r in (health.router, fleet.router, events.router, alerts.router):
+    routers = (health.router, fleet.router, events.router, alerts.router, suppressions.router)
+    for r in (*routers, assets.router, intel.router):
         app.include_router(r, prefix="/api")
+    app.include_router(evidence_routes.router, prefix="/api")
     app.include_router(ws_router)
+    install_openapi(app)
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> PlainTextResponse:

@@ -1,7 +1,9 @@
 """``/ws/events``: stored events as they arrive, filtered by topic.
 
-The token comes in the query string (browsers cannot set headers on a WebSocket). A client
-that falls behind by more than the queue size is closed with 1013 (try again later)."""
+The token comes in the ``Sec-WebSocket-Protocol`` header (see hub/api/ws_auth.py; browsers
+cannot set other headers on a WebSocket); a missing or invalid one, or one in the query string,
+is refused with 1008. A client that falls behind by more than the queue size is closed with
+1013 (try again later)."""
 
 from __future__ import annotations
 
@@ -11,34 +13,37 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 
-from contracts.topics import KafkaTopic
+from hub.api.deps import token_role
+from hub.api.models.events import LIVE_TOPICS
+from hub.api.ws_auth import PROTOCOL, WsAuthError, offered_token, refuse
 from hub.bus import EventBus
-from hub.storage.tokens import check_token
 
 router = APIRouter()
-ALL_TOPICS = [t.value for t in KafkaTopic if t is not KafkaTopic.DEAD_LETTER]
+ALL_TOPICS = list(LIVE_TOPICS)
 
 
 @router.websocket("/ws/events")
 async def events_ws(
     ws: WebSocket,
-    token: Annotated[str, Query()] = "",
     topics: Annotated[str, Query()] = ",".join(ALL_TOPICS),
 ) -> None:
     store = ws.app.state.store
     bus: EventBus = ws.app.state.bus
-    role = await asyncio.to_thread(check_token, store, token) if token else None
+    try:
+        token = offered_token(ws)
+    except WsAuthError as exc:
+        await refuse(ws, str(exc))
+        return
+    role = await asyncio.to_thread(token_role, store, token)
     if role is None:
-        await ws.close(code=1008, reason="missing or invalid token")
+        await refuse(ws, "missing or invalid token")
         return
     wanted = {t.strip() for t in topics.split(",") if t.strip()}
     unknown = wanted - set(ALL_TOPICS)
     if unknown or not wanted:
-        await ws.close(
-            code=1008, reason=f"unknown topics: {', '.join(sorted(unknown)) or '(none)'}"
-        )
+        await refuse(ws, f"unknown topics: {', '.join(sorted(unknown)) or '(none)'}")
         return
-    await ws.accept()
+    await ws.accept(subprotocol=PROTOCOL)
     listener = bus.subscribe(wanted)
     receiver = asyncio.create_task(_drain_client(ws))
     try:

@@ -1,2 +1,3 @@
-"""The hub's federated learning: the Flower ``ServerApp`` (FedAvg with FL events and signed
-model distribution), run by ``flower-superlink`` on Flower's deployment engine."""
+"""The hub's federated-learning commands (``fednids hub keygen | publish-model | fl-run``).
+
+The Flower app itself (ServerApp, ClientApp, strategy, round config) is :mod:`federated`."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import logging
 import os
@@ -11,7 +12,6 @@ import sys
 from pathlib import Path
 
 log = logging.getLogger("fednids.fl")
-APP_DIR = Path(__file__).with_name("app")
 
 
 def register_services(hsub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -28,6 +28,7 @@ def register_services(hsub: argparse._SubParsersAction) -> None:  # type: ignore
     pm.add_argument("--ca", type=Path)
     pm.add_argument("--cert", type=Path)
     pm.add_argument("--cert-key", type=Path)
+    pm.add_argument("--fleet-id", help="sign for this fleet (nodes provisioned with it)")
     pm.set_defaults(handler=_publish_model)
 
     fr = hsub.add_parser(
@@ -73,6 +74,7 @@ def _publish_model(args: argparse.Namespace) -> int:
                     key_file=args.cert_key,
                 ),
                 events_url=args.kafka,
+                fleet_id=args.fleet_id,
             )
         )
         ann = registry.publish(args.model_dir)
@@ -83,9 +85,22 @@ def _publish_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def app_dir(secagg: bool = False) -> Path:
+    """The Flower app's directory in the installed ``federated`` package, found without
+    importing it (the hub sits below ``federated`` in the layers: ``flwr run`` loads it)."""
+    spec = importlib.util.find_spec("federated")
+    if spec is None or spec.origin is None:
+        raise FileNotFoundError("the federated package is not installed")
+    return Path(spec.origin).parent / ("app_secagg" if secagg else "app")
+
+
 def _fl_run(args: argparse.Namespace) -> int:
     env = dict(os.environ, FLWR_TELEMETRY_ENABLED="0")
-    app = APP_DIR.with_name("app_secagg") if args.secagg else APP_DIR
+    try:
+        app = app_dir(args.secagg)
+    except FileNotFoundError as exc:
+        log.error("%s", exc)
+        return 1
     cmd = [str(Path(sys.executable).with_name("flwr")), "run", str(app), args.superlink]
     if args.run_config:
         cmd += ["--run-config", args.run_config]

@@ -21,13 +21,14 @@ from typing import Any
 from contracts.codec import encode
 from contracts.errors import ContractError
 from contracts.events import ModelAnnouncement
-from contracts.signing import load_private_key, sign
+from contracts.model_dir import ModelDirError, read_model_dir, write_model_dir
+from contracts.signing import FLEET_KEY, SignatureError, check_fleet_id, load_private_key, sign
 from contracts.topics import MQTT_MODEL_TOPIC, KafkaTopic
 from contracts.transports import TransportOptions, open_publisher
 from hub.errors import HubError
 
 log = logging.getLogger(__name__)
-MODEL_FILE, META_FILE, STATE_FILE = "model.tflite", "metadata.json", "registry.json"
+MODEL_FILE, STATE_FILE = "model.tflite", "registry.json"
 MAX_INLINE_BYTES = 140_000  # base64 of it stays under the announcement's payload limit
 
 
@@ -45,6 +46,9 @@ class RegistryConfig:
     """Where the announcement is also published for the record (``kafka://...`` -> ``models``)."""
     node_id: str = "hub"
     model_name: str = "lstm-ae"
+    fleet_id: str | None = None
+    """The fleet the models are signed for (in the signed metadata); nodes provisioned with a
+    fleet id refuse models signed for another fleet or for none."""
     publish_timeout_s: float = 30.0
 
 
@@ -52,6 +56,11 @@ class ModelRegistry:
     def __init__(self, config: RegistryConfig) -> None:
         self.config = config
         self.key = load_private_key(config.signing_key)
+        if config.fleet_id is not None:
+            try:
+                check_fleet_id(config.fleet_id)
+            except SignatureError as exc:
+                raise RegistryError(str(exc)) from exc
         config.state_dir.mkdir(parents=True, exist_ok=True)
         self._state_path = config.state_dir / STATE_FILE
 
@@ -84,15 +93,13 @@ class ModelRegistry:
         """Archive ``model_dir`` as the next version (above ``floor``, e.g. the version the
         fleet already runs) and return its signed announcement."""
         try:
-            blob = (model_dir / MODEL_FILE).read_bytes()
-            meta = json.loads((model_dir / META_FILE).read_text())
-        except (OSError, ValueError) as exc:
-            raise RegistryError(f"{model_dir}: cannot read the model to publish: {exc}") from exc
-        if len(blob) > MAX_INLINE_BYTES:
-            raise RegistryError(f"{model_dir}: {len(blob)} bytes is too large to announce inline")
+            loaded = read_model_dir(
+                model_dir, [MODEL_FILE], primary=MODEL_FILE, max_bytes=MAX_INLINE_BYTES
+            )
+        except ModelDirError as exc:
+            raise RegistryError(f"cannot publish the model: {exc}") from exc
+        blob, meta = loaded.blob(MODEL_FILE), loaded.metadata
         digest = hashlib.sha256(blob).hexdigest()
-        if meta.get("sha256") != digest:
-            raise RegistryError(f"{model_dir}: model.tflite does not match its metadata's sha256")
         state = self._state()
         version = version or max(int(state["last_version"]), floor) + 1
         if version <= int(state["last_version"]):
@@ -100,10 +107,21 @@ class ModelRegistry:
                 f"version {version} is not newer than the last published ({state['last_version']})"
             )
         meta = meta | {"version": version, "model_name": self.config.model_name}
+        if self.config.fleet_id is not None:
+            meta[FLEET_KEY] = self.config.fleet_id
+        else:
+            meta.pop(FLEET_KEY, None)  # never re-sign a fleet id copied from the input dir
         out = self.version_dir(version)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / MODEL_FILE).write_bytes(blob)
-        (out / META_FILE).write_text(json.dumps(meta, indent=2))
+        try:
+            meta = write_model_dir(
+                out,
+                {MODEL_FILE: blob},
+                meta,
+                primary=MODEL_FILE,
+                training_data=meta.get("training_data"),
+            )
+        except ModelDirError as exc:
+            raise RegistryError(f"cannot archive version {version}: {exc}") from exc
         unsigned = ModelAnnouncement(
             node_id=self.config.node_id,
             model_name=self.config.model_name,

@@ -41,6 +41,18 @@ def register_services(hsub: argparse._SubParsersAction) -> None:  # type: ignore
         "--fanin-sources", type=int, help="distinct sources that fold into the target's incident"
     )
     p.add_argument("--max-open", type=int, help="open incidents kept at most")
+    p.add_argument(
+        "--db",
+        dest="db_url",
+        help="the hub's store (sqlite:///... or postgresql://...): its active suppressions "
+        "mark the incidents they match (default: none)",
+    )
+    p.add_argument(
+        "--suppressions-refresh",
+        type=float,
+        default=30.0,
+        help="seconds between reloads of the active suppressions from --db",
+    )
     p.set_defaults(handler=_alerting)
     f = hsub.add_parser(
         "anomaly-iforest",
@@ -68,10 +80,10 @@ def register_services(hsub: argparse._SubParsersAction) -> None:  # type: ignore
         "(GraphSAGE over the hosts of a window of event time)",
     )
     _kafka(g)
-    g.add_argument("--model", type=Path, help="model dir (default: hub/services/artifacts/gnn)")
+    g.add_argument("--model", type=Path, help="model dir (default: models/artifacts/gnn)")
     g.set_defaults(handler=_gnn)
     t = hsub.add_parser("train-gnn", help="train the propagation GNN on simulated scenarios")
-    t.add_argument("--out", type=Path, help="model dir (default: hub/services/artifacts/gnn)")
+    t.add_argument("--out", type=Path, help="model dir (default: models/artifacts/gnn)")
     t.add_argument("--scenarios", type=int, default=200)
     t.add_argument("--epochs", type=int, default=20)
     t.add_argument("--seed", type=int, default=0)
@@ -127,8 +139,20 @@ def _alerting(args: argparse.Namespace) -> int:
         fanin_sources=pick(args.fanin_sources, s.alert_fanin_sources),
         classified_open_confidence=s.alert_classified_open_confidence,
         max_open=pick(args.max_open, s.alert_max_open),
+        suppressions=_suppressions(args),
     )
     return _run(args, svc, AlertingRuntime)
+
+
+def _suppressions(args: argparse.Namespace) -> Any:
+    """The store's active suppressions, reloaded every ``--suppressions-refresh`` seconds."""
+    if not getattr(args, "db_url", None):
+        return None
+    from hub.services.suppressions import Suppressions
+    from hub.storage import EventStore
+
+    store = EventStore(args.db_url)
+    return Suppressions(store.active_suppressions, refresh_s=args.suppressions_refresh)
 
 
 def _iforest(args: argparse.Namespace) -> int:
@@ -174,14 +198,14 @@ def _classifier(args: argparse.Namespace) -> int:
 
 
 def _gnn(args: argparse.Namespace) -> int:
-    from hub.errors import HubError
-    from hub.services.gnn import load_predictor
     from hub.services.gnn_service import GnnService
+    from models.errors import ModelError
+    from models.gnn.model import load_predictor
 
     s = _settings(args)
     try:
         model = load_predictor(args.model or s.gnn_model)
-    except HubError as exc:
+    except ModelError as exc:
         log.error("%s (rebuild it: fednids hub train-gnn)", exc)
         return 1
     return _run(
@@ -198,7 +222,7 @@ def _gnn(args: argparse.Namespace) -> int:
 
 
 def _train_gnn(args: argparse.Namespace) -> int:
-    from hub.services.gnn_train import train_and_save
+    from models.gnn.train import train_and_save
 
     s = _settings(args)
     meta = train_and_save(args.out or s.gnn_model, args.scenarios, args.epochs, args.seed)

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-_ROOT = Path(__file__).resolve().parents[2]
+from models.paths import artifact_dir
 
 
 class ServicesSettings(BaseSettings):
@@ -16,7 +16,7 @@ class ServicesSettings(BaseSettings):
 
     kafka_url: str = "kafka://127.0.0.1:9092"
     batch: int = Field(2000, ge=1, le=100_000)
-    iforest_model: Path = _ROOT / "models" / "artifacts" / "iforest"
+    iforest_model: Path = artifact_dir("iforest")
     iforest_learn_flows: int = Field(2000, ge=0, le=1_000_000)
     """each node's learning period in flows (0: off, the shipped model scores every node)"""
     iforest_max_nodes: int = Field(256, ge=1, le=100_000)
@@ -29,8 +29,8 @@ class ServicesSettings(BaseSettings):
     """a node's model also flags flows far past its learned range in any feature"""
     iforest_state_dir: Path | None = None
     """where per-node baselines are kept across restarts (None: in memory, relearnt)"""
-    classifier_model: Path = _ROOT / "models" / "artifacts" / "classifier"
-    gnn_model: Path = _ROOT / "hub" / "services" / "artifacts" / "gnn"
+    classifier_model: Path = artifact_dir("classifier")
+    gnn_model: Path = artifact_dir("gnn")
     join_hold_s: float = Field(5.0, gt=0)
     join_grace_s: float = Field(2.0, ge=0)
     """processing-time wait for votes read after their flows (topics are not ordered)"""

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from contracts.events import AlertEvent
-from models.captures import DEFAULT_FAMILIES as CAPTURE_FAMILIES
 from models.errors import ModelError
+from models.training.captures import DEFAULT_FAMILIES as CAPTURE_FAMILIES
 
 BENIGN = "benign"
 

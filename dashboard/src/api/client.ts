@@ -28,6 +28,7 @@ export async function apiFetch<T>(
 ): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
   if (token) headers.Authorization = `Bearer ${token}`;
+  if (init.body !== undefined) headers["Content-Type"] = "application/json";
   const res = await fetch(buildUrl(path, params), { ...init, headers });
   if (!res.ok) {
     let detail = res.statusText;

@@ -4,21 +4,30 @@ import { useAuth } from "../state";
 import { apiFetch, type Params } from "./client";
 import type {
   AlertItem,
+  AssetPage,
+  AssetQuery,
+  EvidenceList,
+  EvidenceStatus,
+  IntelStatus,
   AnomalyEvent,
   Classification,
   FLEvent,
   FLSummary,
+  FalsePositiveResult,
   Graph,
-  ModelItem,
-  NodeItem,
+  IncidentContext,
   Overview,
   Page,
   Prediction,
   QueryOf,
+  ResponseOf,
+  SuppressionCreate,
+  SuppressionDetail,
+  SuppressionDraft,
 } from "./types";
 
-// Query parameters are typed by the GENERATED OpenAPI paths: a misspelt or removed parameter
-// is a type error after `npm run types:gen`.
+// Query parameters and bodies are typed by the GENERATED OpenAPI (`make schemas`): a misspelt
+// or removed parameter or field is a type error.
 
 function useGet<T>(key: string, path: string, params: Params = {}, refetchMs = 15000) {
   const { token } = useAuth();
@@ -32,8 +41,8 @@ function useGet<T>(key: string, path: string, params: Params = {}, refetchMs = 1
 }
 
 export const useOverview = () => useGet<Overview>("overview", "/overview");
-export const useNodes = () => useGet<{ items: NodeItem[] }>("nodes", "/nodes", {}, 5000);
-export const useModels = () => useGet<{ items: ModelItem[] }>("models", "/models");
+export const useNodes = () => useGet<ResponseOf<"/api/nodes">>("nodes", "/nodes", {}, 5000);
+export const useModels = () => useGet<ResponseOf<"/api/models">>("models", "/models");
 export const useGraph = (minutes: number) => {
   const p: QueryOf<"/api/graph"> = { minutes };
   return useGet<Graph>("graph", "/graph", p, 20000);
@@ -61,3 +70,76 @@ export function useAlertAction() {
     },
   });
 }
+
+export const useIncidentContext = (id: string) =>
+  useGet<IncidentContext>("alerts", `/alerts/${encodeURIComponent(id)}/context`, {}, 30000);
+export const useSuppressions = (p: QueryOf<"/api/suppressions">) =>
+  useGet<ResponseOf<"/api/suppressions">>("suppressions", "/suppressions", p);
+export const useSuppression = (id: string) =>
+  useGet<SuppressionDetail>("suppressions", `/suppressions/${encodeURIComponent(id)}`);
+
+function useInvalidating<V, R>(fn: (token: string | null, v: V) => Promise<R>) {
+  const { token } = useAuth();
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (v: V) => fn(token, v),
+    onSuccess: () => {
+      for (const k of ["alerts", "suppressions", "overview"]) void qc.invalidateQueries({ queryKey: [k] });
+    },
+  });
+}
+
+export function useDraft() {
+  const { token } = useAuth();
+  return useMutation({
+    mutationFn: (id: string) => apiFetch<SuppressionDraft>(token, `/alerts/${encodeURIComponent(id)}/suppression-draft`),
+  });
+}
+
+export const useCreateSuppression = () =>
+  useInvalidating((token, body: SuppressionCreate) =>
+    apiFetch<SuppressionDetail>(token, "/suppressions", {}, { method: "POST", body: JSON.stringify(body) }),
+  );
+
+export const useFalsePositive = () =>
+  useInvalidating((token, { id, expires_at }: { id: string; expires_at: string }) =>
+    apiFetch<FalsePositiveResult>(
+      token,
+      `/alerts/${encodeURIComponent(id)}/false-positive`,
+      {},
+      { method: "POST", body: JSON.stringify({ reason: "false positive", expires_at }) },
+    ),
+  );
+
+export const useEndSuppression = () =>
+  useInvalidating((token, { id, how }: { id: string; how: "expire" | "delete" }) =>
+    apiFetch<SuppressionDetail>(
+      token,
+      how === "expire" ? `/suppressions/${id}/expire` : `/suppressions/${id}`,
+      {},
+      { method: how === "expire" ? "POST" : "DELETE" },
+    ),
+  );
+
+export const useAssets = (p: AssetQuery) => useGet<AssetPage>("assets", "/assets", p, 30000);
+
+/** One evidence request, polled every second while the node has not answered yet. */
+export function useEvidence(id: string | null) {
+  const { token } = useAuth();
+  return useQuery({
+    queryKey: ["evidence", `/evidence/${id ?? ""}`, {}, token],
+    queryFn: () => apiFetch<EvidenceStatus>(token, `/evidence/${encodeURIComponent(id ?? "")}`),
+    enabled: !!token && !!id,
+    refetchInterval: (q) => (q.state.error || (q.state.data && q.state.data.status !== "pending") ? false : 1000),
+  });
+}
+
+export function useRequestEvidence() {
+  const { token } = useAuth();
+  return useMutation({
+    mutationFn: (alertId: string) =>
+      apiFetch<EvidenceList>(token, `/alerts/${encodeURIComponent(alertId)}/evidence`, {}, { method: "POST", body: "{}" }),
+  });
+}
+
+export const useIntel = () => useGet<IntelStatus>("intel", "/intel", {}, 60000);

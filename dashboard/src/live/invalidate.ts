@@ -8,6 +8,7 @@ export const LIVE_TOPICS = [
   "fl_events",
   "node_status",
   "models",
+  "assets",
 ] as const;
 
 const KEYS: Record<string, string[]> = {
@@ -18,6 +19,7 @@ const KEYS: Record<string, string[]> = {
   fl_events: ["fl"],
   node_status: ["nodes", "overview", "models"],
   models: ["models"],
+  assets: ["assets"],
 };
 
 export function keysForTopic(topic: string): string[] {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LiveSocket, liveUrl, parseFrame, type LiveState, type SocketLike } from "./socket";
+import { LiveSocket, liveProtocols, liveUrl, parseFrame, type LiveState, type SocketLike } from "./socket";
 
 class FakeSocket implements SocketLike {
   onopen: SocketLike["onopen"] = null;
@@ -26,11 +26,14 @@ function harness() {
   const timers: { fn: () => void; ms: number }[] = [];
   const states: LiveState[] = [];
   const frames: unknown[] = [];
+  const offered: { url: string; protocols: string[] }[] = [];
   const live = new LiveSocket({
     url: "ws://x/ws/events",
+    protocols: liveProtocols("fnd_t"),
     onFrame: (f) => frames.push(f),
     onState: (s) => states.push(s),
-    create: () => {
+    create: (url, protocols) => {
+      offered.push({ url, protocols });
       const s = new FakeSocket();
       sockets.push(s);
       return s;
@@ -39,7 +42,7 @@ function harness() {
     cancel: () => undefined,
     delay: (n) => 100 * 2 ** n,
   });
-  return { live, sockets, timers, states, frames };
+  return { live, sockets, timers, states, frames, offered };
 }
 
 describe("LiveSocket", () => {
@@ -52,6 +55,12 @@ describe("LiveSocket", () => {
     h.sockets[0]!.send(JSON.stringify({ topic: 3 }));
     expect(h.frames).toEqual([{ topic: "alerts", event: { kind: "alert" } }]);
     expect(h.states).toEqual(["connecting", "open"]);
+  });
+
+  it("offers the token as a subprotocol, never in the URL", () => {
+    const h = harness();
+    h.live.start();
+    expect(h.offered).toEqual([{ url: "ws://x/ws/events", protocols: ["fednids.v1", "bearer.fnd_t"] }]);
   });
 
   it("reconnects with growing delays and resets after a successful open", () => {
@@ -84,11 +93,11 @@ describe("LiveSocket", () => {
 });
 
 describe("frames and URLs", () => {
-  it("builds ws/wss URLs with the token and topics", () => {
-    expect(liveUrl({ protocol: "http:", host: "h:1" }, "t k", ["alerts", "anomalies"])).toBe(
-      "ws://h:1/ws/events?token=t+k&topics=alerts%2Canomalies",
+  it("builds ws/wss URLs with the topics and no token", () => {
+    expect(liveUrl({ protocol: "http:", host: "h:1" }, ["alerts", "anomalies"])).toBe(
+      "ws://h:1/ws/events?topics=alerts%2Canomalies",
     );
-    expect(liveUrl({ protocol: "https:", host: "h" }, "t", ["alerts"]).startsWith("wss://")).toBe(true);
+    expect(liveUrl({ protocol: "https:", host: "h" }, ["alerts"]).startsWith("wss://")).toBe(true);
   });
   it("rejects non-string and event-less frames", () => {
     expect(parseFrame(42)).toBeNull();

@@ -1,4 +1,7 @@
 // /ws/events with reconnect and exponential back-off. Close 1008 (bad token) stops retrying.
+// The token travels in the Sec-WebSocket-Protocol header (offered subprotocols
+// ["fednids.v1", "bearer.<token>"]; the hub answers "fednids.v1"), never in the URL, which
+// would land in access logs. The hub refuses a token in the query string.
 import type { LiveFrame } from "../api/types";
 import { backoffDelay } from "./backoff";
 
@@ -12,11 +15,20 @@ export interface SocketLike {
   close(code?: number, reason?: string): void;
 }
 
+/** The subprotocol the hub accepts; the token rides beside it as `bearer.<token>`. */
+export const LIVE_PROTOCOL = "fednids.v1";
+
+export function liveProtocols(token: string): string[] {
+  return [LIVE_PROTOCOL, `bearer.${token}`];
+}
+
 export interface LiveOptions {
   url: string;
+  /** Offered subprotocols (liveProtocols(token)): they carry the token. */
+  protocols: string[];
   onFrame: (frame: LiveFrame) => void;
   onState: (state: LiveState, detail?: string) => void;
-  create?: (url: string) => SocketLike;
+  create?: (url: string, protocols: string[]) => SocketLike;
   schedule?: (fn: () => void, ms: number) => unknown;
   cancel?: (handle: unknown) => void;
   delay?: (attempt: number) => number;
@@ -33,9 +45,9 @@ export function parseFrame(data: unknown): LiveFrame | null {
   }
 }
 
-export function liveUrl(loc: Pick<Location, "protocol" | "host">, token: string, topics: string[]): string {
+export function liveUrl(loc: Pick<Location, "protocol" | "host">, topics: string[]): string {
   const proto = loc.protocol === "https:" ? "wss" : "ws";
-  const q = new URLSearchParams({ token, topics: topics.join(",") });
+  const q = new URLSearchParams({ topics: topics.join(",") });
   return `${proto}://${loc.host}/ws/events?${q.toString()}`;
 }
 
@@ -48,7 +60,7 @@ export class LiveSocket {
 
   constructor(opts: LiveOptions) {
     this.o = {
-      create: (url) => new WebSocket(url) as unknown as SocketLike,
+      create: (url, protocols) => new WebSocket(url, protocols) as unknown as SocketLike,
       schedule: (fn, ms) => setTimeout(fn, ms),
       cancel: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
       delay: (n) => backoffDelay(n),
@@ -77,7 +89,7 @@ export class LiveSocket {
   private connect(): void {
     this.timer = null;
     this.o.onState(this.attempt === 0 ? "connecting" : "retrying");
-    const ws = this.o.create(this.o.url);
+    const ws = this.o.create(this.o.url, this.o.protocols);
     this.ws = ws;
     ws.onopen = () => {
       this.attempt = 0;

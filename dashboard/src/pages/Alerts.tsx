@@ -1,19 +1,36 @@
-import { useState } from "react";
+import { Fragment, useState } from "react";
 import { useAlertAction, useAlerts } from "../api/queries";
-import type { AlertItem } from "../api/types";
+import type { AlertItem, AlertQuery } from "../api/types";
+import { IncidentView } from "../components/IncidentView";
 import { Badge, Card, Empty, ErrorBox, Pager } from "../components/ui";
 import { usePager } from "../components/usePager";
 import { fmtAgo } from "../format";
 import { evidenceRows, fmtEventWindow, fmtParties } from "../incident";
 
-const STATUSES = ["open", "acknowledged", "resolved", ""] as const;
-const SEVERITIES = ["", "critical", "high", "medium", "low", "info"] as const;
+type Status = "" | NonNullable<AlertQuery["status"]>;
+type Sev = "" | NonNullable<AlertQuery["severity"]>;
+const STATUSES = ["open", "acknowledged", "resolved", ""] as const satisfies readonly Status[];
+const SEVERITIES = ["", "critical", "high", "medium", "low", "info"] as const satisfies readonly Sev[];
+type Supp = NonNullable<AlertQuery["suppressed"]>;
+const SUPPRESSED = [
+  ["exclude", "hidden"],
+  ["include", "shown"],
+  ["only", "only"],
+] as const satisfies readonly (readonly [Supp, string])[];
 
 export function AlertsPage() {
-  const [status, setStatus] = useState<string>("open");
-  const [severity, setSeverity] = useState<string>("");
+  const [status, setStatus] = useState<Status>("open");
+  const [severity, setSeverity] = useState<Sev>("");
+  const [suppressed, setSuppressed] = useState<Supp>("exclude");
+  const [opened, setOpened] = useState<string | null>(null);
   const pager = usePager();
-  const alerts = useAlerts({ status, severity, cursor: pager.cursor, limit: 25 });
+  const alerts = useAlerts({
+    status: status || undefined,
+    severity: severity || undefined,
+    suppressed: suppressed === "exclude" ? undefined : suppressed,
+    cursor: pager.cursor,
+    limit: 25,
+  });
   const action = useAlertAction();
   const items = alerts.data?.items ?? [];
   return (
@@ -22,7 +39,7 @@ export function AlertsPage() {
         <div className="filters">
           <label>
             Status{" "}
-            <select value={status} onChange={(e) => (setStatus(e.target.value), pager.reset())} data-testid="alert-status">
+            <select value={status} onChange={(e) => (setStatus(e.target.value as Status), pager.reset())} data-testid="alert-status">
               {STATUSES.map((s) => (
                 <option key={s} value={s}>
                   {s || "all"}
@@ -32,10 +49,20 @@ export function AlertsPage() {
           </label>
           <label>
             Severity{" "}
-            <select value={severity} onChange={(e) => (setSeverity(e.target.value), pager.reset())}>
+            <select value={severity} onChange={(e) => (setSeverity(e.target.value as Sev), pager.reset())}>
               {SEVERITIES.map((s) => (
                 <option key={s} value={s}>
                   {s || "any"}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Suppressed{" "}
+            <select value={suppressed} onChange={(e) => (setSuppressed(e.target.value as Supp), pager.reset())} data-testid="alert-suppressed">
+              {SUPPRESSED.map(([v, label]) => (
+                <option key={v} value={v}>
+                  {label}
                 </option>
               ))}
             </select>
@@ -66,7 +93,22 @@ export function AlertsPage() {
               </thead>
               <tbody>
                 {items.map((a) => (
-                  <AlertRow key={a.alert_id} a={a} busy={action.isPending} act={(kind) => action.mutate({ id: a.alert_id, action: kind })} />
+                  <Fragment key={a.alert_id}>
+                    <AlertRow
+                      a={a}
+                      busy={action.isPending}
+                      act={(kind) => action.mutate({ id: a.alert_id, action: kind })}
+                      open={opened === a.alert_id}
+                      toggle={() => setOpened(opened === a.alert_id ? null : a.alert_id)}
+                    />
+                    {opened === a.alert_id ? (
+                      <tr data-testid="incident-row">
+                        <td colSpan={9}>
+                          <IncidentView a={a} />
+                        </td>
+                      </tr>
+                    ) : null}
+                  </Fragment>
                 ))}
               </tbody>
             </table>
@@ -88,12 +130,14 @@ function partiesTitle(a: AlertItem, from: string): string {
   return targets ? `${attackers} → ${targets}` : (a.hosts ?? []).join(", ");
 }
 
-function AlertRow({ a, act, busy }: { a: AlertItem; act: (k: "acknowledge" | "resolve") => void; busy: boolean }) {
+type RowProps = { a: AlertItem; act: (k: "acknowledge" | "resolve") => void; busy: boolean; open?: boolean; toggle?: () => void };
+
+function AlertRow({ a, act, busy, open, toggle }: RowProps) {
   const parties = fmtParties(a);
   const detectors = a.detectors ?? [];
   const evidence = evidenceRows(a.evidence);
   return (
-    <tr data-testid="alert-row" data-alert-id={a.alert_id} data-status={a.status}>
+    <tr data-testid="alert-row" data-alert-id={a.alert_id} data-status={a.status} data-suppressed={a.suppressed_by ? "true" : "false"}>
       <td>
         <Badge kind={a.severity}>{a.severity}</Badge>
         {a.escalated ? <Badge kind="high">escalated</Badge> : null}
@@ -141,9 +185,20 @@ function AlertRow({ a, act, busy }: { a: AlertItem; act: (k: "acknowledge" | "re
       <td title={a.last_seen}>{fmtAgo(a.last_seen)}</td>
       <td>
         <Badge kind={a.status}>{a.status}</Badge>
+        {a.resolution === "false_positive" ? <Badge kind="info">false positive</Badge> : null}
+        {a.suppressed_by ? (
+          <span data-testid="alert-suppressed-badge">
+            <Badge kind="info">suppressed</Badge>
+          </span>
+        ) : null}
         {a.acknowledged_by ? <div className="muted small">by {a.acknowledged_by}</div> : null}
       </td>
       <td className="actions">
+        {toggle ? (
+          <button type="button" className="linkish" onClick={toggle} data-testid="incident-open">
+            {open ? "Hide" : "Details"}
+          </button>
+        ) : null}
         {a.status === "open" ? (
           <button type="button" disabled={busy} onClick={() => act("acknowledge")} data-testid="ack">
             Acknowledge

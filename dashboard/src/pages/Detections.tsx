@@ -1,12 +1,19 @@
 import { useState } from "react";
 import { useAnomalies, useClassifications, useNodes } from "../api/queries";
-import type { AnomalyEvent, Classification } from "../api/types";
+import type { AnomalyEvent, Classification, Detector, Family, Severity } from "../api/types";
 import { Badge, Card, Empty, ErrorBox, Pager } from "../components/ui";
 import { usePager } from "../components/usePager";
 import { FAMILIES, familyColor, fmtNumber, fmtTime } from "../format";
 
-const DETECTORS = ["", "lstm", "rules", "iforest", "novelty"] as const;
-const SEVERITIES = ["", "critical", "high", "medium", "low", "info"] as const;
+// The option lists are checked against the GENERATED types: a detector or severity added to
+// (or removed from) contracts/events.py is a type error here after `make schemas`.
+const DETECTORS = ["", "lstm", "rules", "iforest", "novelty", "ioc"] as const satisfies readonly ("" | Detector)[];
+const SEVERITIES = ["", "critical", "high", "medium", "low", "info"] as const satisfies readonly ("" | Severity)[];
+type Exhaustive<All, Listed> = [All] extends [Listed] ? true : never;
+const _allDetectors: Exhaustive<Detector, (typeof DETECTORS)[number]> = true;
+const _allSeverities: Exhaustive<Severity, (typeof SEVERITIES)[number]> = true;
+void _allDetectors;
+void _allSeverities;
 
 export function DetectionsPage() {
   const [tab, setTab] = useState<"anomalies" | "classifications">("anomalies");
@@ -36,10 +43,16 @@ export function DetectionsPage() {
 }
 
 function Anomalies({ node }: { node: string }) {
-  const [detector, setDetector] = useState("");
-  const [severity, setSeverity] = useState("");
+  const [detector, setDetector] = useState<"" | Detector>("");
+  const [severity, setSeverity] = useState<"" | Severity>("");
   const pager = usePager();
-  const q = useAnomalies({ detector, severity, node_id: node, cursor: pager.cursor, limit: 25 });
+  const q = useAnomalies({
+    detector: detector || undefined,
+    severity: severity || undefined,
+    node_id: node,
+    cursor: pager.cursor,
+    limit: 25,
+  });
   const items = q.data?.items ?? [];
   return (
     <Card title="Anomalies" wide>
@@ -103,9 +116,9 @@ function AnomalyRow({ a }: { a: AnomalyEvent }) {
 }
 
 function Classifications({ node }: { node: string }) {
-  const [family, setFamily] = useState("");
+  const [family, setFamily] = useState<"" | Family>("");
   const pager = usePager();
-  const q = useClassifications({ family, node_id: node, cursor: pager.cursor, limit: 25 });
+  const q = useClassifications({ family: family || undefined, node_id: node, cursor: pager.cursor, limit: 25 });
   const items = q.data?.items ?? [];
   return (
     <Card title="Classifications" wide>
@@ -168,11 +181,21 @@ function ClassRow({ c }: { c: Classification }) {
   );
 }
 
-function Select({ label, value, options, onChange }: { label: string; value: string; options: readonly string[]; onChange: (v: string) => void }) {
+function Select<T extends string>({
+  label,
+  value,
+  options,
+  onChange,
+}: {
+  label: string;
+  value: T;
+  options: readonly T[];
+  onChange: (v: T) => void;
+}) {
   return (
     <label>
       {label}{" "}
-      <select value={value} onChange={(e) => onChange(e.target.value)}>
+      <select value={value} onChange={(e) => onChange(e.target.value as T)}>
         {options.map((o) => (
           <option key={o} value={o}>
             {o || "any"}

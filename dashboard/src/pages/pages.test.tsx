@@ -17,6 +17,8 @@ const node = (id: string, online: boolean, reason: NodeItem["reason"]): NodeItem
   drops: { evicted_flows: 3 },
   agent_version: "0.1.0",
   reason,
+  baseline: null,
+  baseline_progress: null,
 });
 
 describe("Federated learning page", () => {
@@ -69,7 +71,7 @@ describe("Alerts page", () => {
   });
   it("offers acknowledge on open alerts and resolve until resolved", () => {
     const page = { items: [alert("scan:a", "open")], next_cursor: "c1" };
-    const html = renderWith(<AlertsPage />, [["alerts", "/alerts", { status: "open", severity: "", cursor: null, limit: 25 }, page]]);
+    const html = renderWith(<AlertsPage />, [["alerts", "/alerts", { status: "open", cursor: null, limit: 25 }, page]]);
     expect(html).toContain('data-alert-id="scan:a"');
     expect(html).toContain("Acknowledge");
     expect(html).toContain("Resolve");
@@ -93,7 +95,7 @@ describe("Alerts page", () => {
       event_last_ts: 1_400_000_099,
     };
     const page = { items: [flood], next_cursor: null };
-    const html = renderWith(<AlertsPage />, [["alerts", "/alerts", { status: "open", severity: "", cursor: null, limit: 25 }, page]]);
+    const html = renderWith(<AlertsPage />, [["alerts", "/alerts", { status: "open", cursor: null, limit: 25 }, page]]);
     expect(html).toContain("SYN flood against 10.10.10.10 from 4,837 sources");
     expect(html).toContain('data-testid="alert-parties" title="4,837 sources → 10.10.10.10">4,837 sources → 10.10.10.10</td>');
     expect(html).toContain('<span class="badge badge-detector">iforest</span>');

@@ -3,74 +3,89 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query
 
-from hub.api.deps import Cursor, Filter, Limit, Q, Reader
-from hub.storage import BadCursor
+from contracts.events import AttackFamily, Detector
+from hub.api.deps import Cursor, Filter, FLRole, Limit, Predictor, Q, Reader
+from hub.api.models import (
+    AnomalyPage,
+    ApiModel,
+    ClassificationPage,
+    FLEventPage,
+    FLSummary,
+    PredictionPage,
+)
+from hub.api.models.base import ERRORS, Problem
+from hub.storage import BadCursor, EventFilter
 
-router = APIRouter(tags=["events"])
+router = APIRouter(tags=["events"], responses=ERRORS)
+PAGE_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": Problem, "description": "A cursor this API did not make"}
+}
+P = TypeVar("P", bound=ApiModel)
 
 
-def _page(q: Q, kind: str, flt: Any, limit: int, cursor: str | None) -> dict[str, Any]:
+def _page(q: Q, kind: str, flt: EventFilter, limit: int, cursor: str | None, model: type[P]) -> P:
     try:
-        return q.list_events(kind, flt, limit, cursor)
+        raw = q.list_events(kind, flt, limit, cursor)
     except BadCursor as exc:
         raise HTTPException(400, str(exc)) from exc
+    # Stored payloads are JSON (ISO times, string UUIDs): validate them laxly into the models.
+    return model.model_validate(raw, strict=False)
 
 
-@router.get("/anomalies")
+@router.get("/anomalies", response_model=AnomalyPage, responses=PAGE_ERRORS)
 def anomalies(
     q: Q,
     _r: Reader,
     flt: Filter,
     limit: Limit = 50,
     cursor: Cursor = None,
-    detector: Annotated[str | None, Query(pattern="^(lstm|rules|novelty|iforest)$")] = None,
-) -> dict[str, Any]:
-    return _page(q, "anomaly", replace(flt, tag=detector), limit, cursor)
+    detector: Annotated[Detector | None, Query()] = None,
+) -> AnomalyPage:
+    return _page(q, "anomaly", replace(flt, tag=detector), limit, cursor, AnomalyPage)
 
 
-@router.get("/classifications")
+@router.get("/classifications", response_model=ClassificationPage, responses=PAGE_ERRORS)
 def classifications(
     q: Q,
     _r: Reader,
     flt: Filter,
     limit: Limit = 50,
     cursor: Cursor = None,
-    family: Annotated[str | None, Query(max_length=32)] = None,
-) -> dict[str, Any]:
-    return _page(q, "classification", replace(flt, tag=family), limit, cursor)
+    family: Annotated[AttackFamily | None, Query()] = None,
+) -> ClassificationPage:
+    return _page(q, "classification", replace(flt, tag=family), limit, cursor, ClassificationPage)
 
 
-@router.get("/predictions")
+@router.get("/predictions", response_model=PredictionPage, responses=PAGE_ERRORS)
 def predictions(
     q: Q,
     _r: Reader,
     flt: Filter,
     limit: Limit = 50,
     cursor: Cursor = None,
-    predictor: Annotated[str | None, Query(pattern="^(gnn|heuristic)$")] = None,
-) -> dict[str, Any]:
-    return _page(q, "prediction", replace(flt, tag=predictor), limit, cursor)
+    predictor: Annotated[Predictor | None, Query()] = None,
+) -> PredictionPage:
+    return _page(q, "prediction", replace(flt, tag=predictor), limit, cursor, PredictionPage)
 
 
-@router.get("/fl/events")
+@router.get("/fl/events", response_model=FLEventPage, responses=PAGE_ERRORS)
 def fl_events(
     q: Q,
     _r: Reader,
     flt: Filter,
     limit: Limit = 50,
     cursor: Cursor = None,
-    role: Annotated[str | None, Query(pattern="^(server|client)$")] = None,
+    role: Annotated[FLRole | None, Query()] = None,
     round: Annotated[int | None, Query(ge=0)] = None,
-) -> dict[str, Any]:
-    return _page(
-        q, "fl", replace(flt, tag=role, host=None if round is None else str(round)), limit, cursor
-    )
+) -> FLEventPage:
+    flt = replace(flt, tag=role, host=None if round is None else str(round))
+    return _page(q, "fl", flt, limit, cursor, FLEventPage)
 
 
-@router.get("/fl/summary")
-def fl_summary(q: Q, _r: Reader) -> dict[str, Any]:
-    return q.fl_summary()
+@router.get("/fl/summary", response_model=FLSummary)
+def fl_summary(q: Q, _r: Reader) -> FLSummary:
+    return FLSummary.model_validate(q.fl_summary())

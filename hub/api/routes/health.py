@@ -8,19 +8,23 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from hub.api.deps import get_store
+from hub.api.models import Health, Ready
 from hub.storage import EventStore
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health")
-def health() -> dict[str, str]:
-    return {"status": "ok"}
+@router.get("/health", response_model=Health)
+def health() -> Health:
+    return Health(status="ok")
 
 
-@router.get("/ready", response_model=None)
+@router.get(
+    "/ready",
+    response_model=Ready,
+    responses={503: {"model": Ready, "description": "The database does not answer"}},
+)
 def ready(store: Annotated[EventStore, Depends(get_store)]) -> JSONResponse:
     ok = store.ping()
-    return JSONResponse(
-        {"status": "ready" if ok else "database unavailable"}, status_code=200 if ok else 503
-    )
+    body = Ready(status="ready" if ok else "database unavailable")
+    return JSONResponse(body.model_dump(), status_code=200 if ok else 503)

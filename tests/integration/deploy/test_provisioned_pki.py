@@ -15,14 +15,15 @@ import yaml
 from bridge.mqtt_security import MqttSecurity, listener_fragment, render_acl
 from contracts import encode
 from contracts.transports import TransportOptions, open_publisher, open_subscriber
-from fednids.provision import ProvisionRequest, provision
-from fednids.provision_hub import provision_hub
+from provisioning.hub import provision_hub
+from provisioning.node import ProvisionRequest, provision
 from tests.harness.servers import MosquittoServer
 from tests.unit.contracts.samples import flow
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[3]
 TLS_PORT = 21995
+SERVICE_PORT = 21996
 
 
 @pytest.fixture(scope="module")
@@ -33,12 +34,15 @@ def fleet(tmp_path_factory):
     provision(ProvisionRequest("pi-a", d / "pi-a", d / "ca"))
     m = pki / "mosquitto"
     sec = MqttSecurity(
-        m / "ca.crt",
+        m / "nodes-ca.crt",
         m / "server.crt",
         m / "server.key",
         d / "data",
         port=TLS_PORT,
         bind="127.0.0.1",
+        service_ca_file=m / "ca.crt",
+        service_port=SERVICE_PORT,
+        crl_file=m / "crl.pem",
     )
     acl = d / "acl"
     acl.write_text(render_acl(sec))
@@ -59,7 +63,7 @@ def _opts(ca: Path, cert: Path, key: Path) -> TransportOptions:
 
 
 def _publish(opts: TransportOptions, topic: str, payload: bytes) -> list:
-    pub = open_publisher(f"mqtts://localhost:{TLS_PORT}", opts)
+    pub = open_publisher(f"mqtts://localhost:{TLS_PORT}", opts)  # the node listener
     pub.wait_connected(10)  # type: ignore[attr-defined]
     results: list = []
     pub.publish(topic, payload, on_delivery=results.append)
@@ -72,7 +76,7 @@ def test_node_bundle_certificate_is_held_to_its_own_prefix(fleet):
     # prepare: the bridge's certificate from provision-hub subscribes to every node's flows
     b = fleet / "pki" / "bridge"
     sub = open_subscriber(
-        f"mqtts://localhost:{TLS_PORT}",
+        f"mqtts://localhost:{SERVICE_PORT}",
         ["fednids/v1/+/flows"],
         group="",
         options=_opts(b / "ca.crt", b / "client.crt", b / "client.key"),
@@ -101,7 +105,7 @@ def test_compose_healthcheck_command_connects_with_the_health_certificate(fleet)
     ]["test"]
     assert test[0] == "CMD"
     m = str(fleet / "pki" / "mosquitto")
-    argv = [a.replace("/mosquitto/certs", m).replace("8883", str(TLS_PORT)) for a in test[1:]]
+    argv = [a.replace("/mosquitto/certs", m).replace("8884", str(SERVICE_PORT)) for a in test[1:]]
     res = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
     assert res.returncode == 0, res.stderr
     wrong = [

@@ -17,14 +17,16 @@ import jsonschema_rs
 import pytest
 import yaml
 
-from bridge.mqtt_security import MqttSecurity, render_acl, render_config
+from bridge.mqtt_security import MqttSecurity, render_acl, render_config, render_service_acl
 from fednids.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[3]
 COMPOSE = ROOT / "docker-compose.yml"
 SCHEMA = ROOT / "tests" / "fixtures" / "compose-spec" / "compose-spec.json"
 VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
-SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|PRIVATE|CLUSTER_ID|_PKI_|SIGNING", re.I)
+SECRET_NAME = re.compile(
+    r"PASSWORD|SECRET|TOKEN|PRIVATE|CLUSTER_ID|_PKI_|SIGNING|BRIDGE_GROUP", re.I
+)
 HUB_SERVICES = {
     "kafka",
     "mosquitto",
@@ -67,6 +69,7 @@ SAMPLE_ENV = {
     "KAFKA_CLUSTER_ID": "MkU3OEVBNTcwNTJENDM2Qk",
     "FEDNIDS_PKI_DIR": "./pki",
     "FEDNIDS_SIGNING_DIR": "./signing",
+    "FEDNIDS_BRIDGE_GROUP": "bridges-0123456789abcdef0123456789abcdef",
 }
 
 
@@ -115,7 +118,7 @@ def test_secrets_have_no_defaults_and_nothing_secret_is_written_in_plain_text():
     for line in example.splitlines():
         if line and not line.startswith("#") and SECRET_NAME.search(line.split("=")[0]):
             key, _, value = line.partition("=")
-            if "PASSWORD" in key or "CLUSTER_ID" in key:
+            if "PASSWORD" in key or "CLUSTER_ID" in key or "BRIDGE_GROUP" in key:
                 assert value == "", f"{key} must stay empty in .env.example"
 
 
@@ -251,13 +254,25 @@ def test_superlink_options_exist_in_the_installed_flower():
 
 def test_mosquitto_config_is_the_bridges_mtls_and_acl_rendering():
     sec = MqttSecurity(
-        ca_file=Path("/mosquitto/certs/ca.crt"),
+        ca_file=Path("/mosquitto/certs/nodes-ca.crt"),
         cert_file=Path("/mosquitto/certs/server.crt"),
         key_file=Path("/mosquitto/certs/server.key"),
         data_dir=Path("/mosquitto/data"),
+        service_ca_file=Path("/mosquitto/certs/ca.crt"),
+        crl_file=Path("/mosquitto/certs/crl.pem"),
     )
     d = ROOT / "docker" / "mosquitto"
     assert (d / "mosquitto.conf").read_text() == render_config(sec, Path("/mosquitto/config/acl"))
     assert (d / "acl").read_text() == render_acl(sec)
-    hc = _load()["services"]["mosquitto"]["healthcheck"]["test"]
+    assert (d / "acl-services").read_text() == render_service_acl(sec)
+    s = _load()["services"]
+    hc = s["mosquitto"]["healthcheck"]["test"]
     assert "/mosquitto/certs/health.crt" in hc  # made by `fednids provision-hub`
+    # services talk to the service listener, sensors to the node listener
+    assert hc[hc.index("-p") + 1] == str(sec.service_port)
+    assert s["bridge"]["environment"]["FEDNIDS_BRIDGE_MQTT_URL"].endswith(f":{sec.service_port}")
+    assert f"mqtts://mosquitto:{sec.service_port}" in " ".join(s["fl-run"]["command"])
+    for name, svc in s.items():
+        if "sim" in (svc.get("profiles") or []):
+            assert svc["environment"]["FEDNIDS_AGENT_MQTT_URL"].endswith(f":{sec.port}"), name
+    assert s["mosquitto"]["ports"] == ["${MQTT_PORT:-8883}:8883"]  # 8884 is not published

@@ -1,4 +1,4 @@
-"""firmware_configs/: cloud-init's own schema check, ``systemd-analyze verify`` on the units,
+"""provisioning/templates and firmware_configs/: cloud-init's own schema check, ``systemd-analyze verify`` on the units,
 the balena fleet files parsed and checked against the Compose specification."""
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ import jsonschema_rs
 import pytest
 import yaml
 
-from fednids.provision import OS_FLAVOURS, ProvisionRequest, provision
+from provisioning.node import OS_FLAVOURS, ProvisionRequest, provision
+from provisioning.resources import shipped_templates
 
 ROOT = Path(__file__).resolve().parents[3]
 FW = ROOT / "firmware_configs"
+TEMPLATES = Path(str(shipped_templates()))
 SCHEMA = ROOT / "tests" / "fixtures" / "compose-spec" / "compose-spec.json"
 UNITS = ("fednids-agent.service", "fednids-fl.service")
 BINARIES = ("/opt/fednids/venv/bin/fednids", "/opt/fednids/venv/bin/flower-supernode")
@@ -70,7 +72,8 @@ def test_user_data_writes_what_the_units_and_the_agent_read(bundle, flavour):
     assert user["system"] is True and user["shell"] == "/usr/sbin/nologin"
     for unit in UNITS:
         assert (
-            files[f"/etc/systemd/system/{unit}"]["content"] == (FW / "systemd" / unit).read_text()
+            files[f"/etc/systemd/system/{unit}"]["content"]
+            == (TEMPLATES / "systemd" / unit).read_text()
         )
     needed = [
         "/etc/fednids/agent.env",
@@ -124,13 +127,15 @@ def _verify(d: Path, text: str, name: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize("unit", UNITS)
 def test_units_pass_systemd_analyze_verify(tmp_path, unit):
-    res = _verify(tmp_path, (FW / "systemd" / unit).read_text(), unit)
+    res = _verify(tmp_path, (TEMPLATES / "systemd" / unit).read_text(), unit)
     assert res.returncode == 0 and res.stdout + res.stderr == "", res.stdout + res.stderr
 
 
 def test_systemd_analyze_verify_reports_a_broken_unit(tmp_path):
     text = (
-        (FW / "systemd" / UNITS[0]).read_text().replace("NoNewPrivileges=yes", "NoNewPrivilege=yes")
+        (TEMPLATES / "systemd" / UNITS[0])
+        .read_text()
+        .replace("NoNewPrivileges=yes", "NoNewPrivilege=yes")
     )
     res = _verify(tmp_path, text, "broken.service")
     assert "Unknown key" in res.stdout + res.stderr
@@ -139,7 +144,7 @@ def test_systemd_analyze_verify_reports_a_broken_unit(tmp_path):
 def test_agent_unit_is_hardened():
     c = configparser.ConfigParser(strict=False, interpolation=None)
     c.optionxform = str  # type: ignore[assignment,method-assign]
-    c.read_string((FW / "systemd" / UNITS[0]).read_text())
+    c.read_string((TEMPLATES / "systemd" / UNITS[0]).read_text())
     s = c["Service"]
     assert s["User"] == "fednids" and s["Group"] == "fednids"
     assert s["AmbientCapabilities"] == "CAP_NET_RAW" and s["CapabilityBoundingSet"] == "CAP_NET_RAW"
@@ -148,7 +153,7 @@ def test_agent_unit_is_hardened():
     assert s["ProtectSystem"] == "strict" and s["StateDirectory"] == "fednids"
     assert s["Restart"] == "on-failure" and s["EnvironmentFile"] == "/etc/fednids/agent.env"
     fl = configparser.ConfigParser(strict=False, interpolation=None)
-    fl.read_string((FW / "systemd" / UNITS[1]).read_text())
+    fl.read_string((TEMPLATES / "systemd" / UNITS[1]).read_text())
     assert fl["Service"]["CapabilityBoundingSet"] == ""
     assert "--auth-supernode-private-key /etc/fednids/flower/node.key" in fl["Service"]["ExecStart"]
 

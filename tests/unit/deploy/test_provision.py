@@ -13,7 +13,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from edge_agent.settings import AgentSettings
 from fednids.cli import main
-from fednids.provision import ProvisionError, ProvisionRequest, provision
+from provisioning.node import ProvisionError, ProvisionRequest, provision
 
 
 def _env(path: Path) -> dict[str, str]:
@@ -30,12 +30,12 @@ def _mode(p: Path) -> int:
     return stat.S_IMODE(p.stat().st_mode)
 
 
-def test_bundle_has_a_client_certificate_for_the_node_signed_by_the_fleet_ca(tmp_path):
+def test_bundle_has_a_client_certificate_for_the_node_signed_by_the_node_ca(tmp_path):
     # execute
     summary = provision(ProvisionRequest("pi-lab-01", tmp_path / "b", tmp_path / "ca"))
     # assert
     b = tmp_path / "b"
-    ca = x509.load_pem_x509_certificate((tmp_path / "ca" / "ca.crt").read_bytes())
+    ca = x509.load_pem_x509_certificate((tmp_path / "ca" / "nodes" / "ca.crt").read_bytes())
     cert = x509.load_pem_x509_certificate((b / "certs" / "node.crt").read_bytes())
     cert.verify_directly_issued_by(ca)
     assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "pi-lab-01"
@@ -43,10 +43,13 @@ def test_bundle_has_a_client_certificate_for_the_node_signed_by_the_fleet_ca(tmp
     assert ExtendedKeyUsageOID.CLIENT_AUTH in eku
     key = serialization.load_pem_private_key((b / "certs" / "node.key").read_bytes(), None)
     assert key.public_key().public_numbers() == cert.public_key().public_numbers()
-    assert (b / "certs" / "ca.crt").read_bytes() == (tmp_path / "ca" / "ca.crt").read_bytes()
+    # the node verifies the hub's servers, which the service CA signed
+    services = (tmp_path / "ca" / "services" / "ca.crt").read_bytes()
+    assert (b / "certs" / "ca.crt").read_bytes() == services
     assert summary["ca_created"] is True
     for secret in (
-        tmp_path / "ca" / "ca.key",
+        tmp_path / "ca" / "nodes" / "ca.key",
+        tmp_path / "ca" / "services" / "ca.key",
         b / "certs" / "node.key",
         b / "flower" / "node.key",
         b / "balena-device.env",
@@ -57,10 +60,10 @@ def test_bundle_has_a_client_certificate_for_the_node_signed_by_the_fleet_ca(tmp
 
 def test_the_fleet_ca_is_reused_for_the_next_node(tmp_path):
     provision(ProvisionRequest("pi-1", tmp_path / "b1", tmp_path / "ca"))
-    first = (tmp_path / "ca" / "ca.crt").read_bytes()
+    first = (tmp_path / "ca" / "nodes" / "ca.crt").read_bytes()
     summary = provision(ProvisionRequest("pi-2", tmp_path / "b2", tmp_path / "ca"))
     assert summary["ca_created"] is False
-    assert (tmp_path / "ca" / "ca.crt").read_bytes() == first
+    assert (tmp_path / "ca" / "nodes" / "ca.crt").read_bytes() == first
     ca = x509.load_pem_x509_certificate(first)
     x509.load_pem_x509_certificate(
         (tmp_path / "b2/certs/node.crt").read_bytes()
@@ -88,6 +91,7 @@ def test_agent_env_file_is_valid_agent_settings(tmp_path, monkeypatch):
             mqtt_url="mqtts://hub.example:8883",
             iface="enp1s0",
             model_keys=(key,),
+            fleet_id="lab-fleet",
         )
     )
     for k in [k for k in list(__import__("os").environ) if k.startswith("FEDNIDS_AGENT_")]:
@@ -101,6 +105,7 @@ def test_agent_env_file_is_valid_agent_settings(tmp_path, monkeypatch):
     assert s.mqtt_url == "mqtts://hub.example:8883"
     assert s.cert_file == Path("/etc/fednids/certs/node.crt")
     assert s.model_public_keys == [Path("/etc/fednids/model-keys/model-signing.pub")]
+    assert s.fleet_id == "lab-fleet"
     fl = _env(tmp_path / "b" / "fl.env")
     assert fl["FEDNIDS_FL_SUPERLINK"] == "fednids-hub.local:9092"
     assert 'node-id="pi_lab_7"' in fl["FEDNIDS_FL_NODE_CONFIG"]
@@ -119,6 +124,7 @@ def test_agent_env_file_is_valid_agent_settings(tmp_path, monkeypatch):
         ("superlink", "hub", "HOST:PORT"),
         ("iface", "eth0; rm -rf /", "interface"),
         ("package", "x'; reboot; '", "quotes"),
+        ("fleet_id", "Fleet A", "fleet-id"),
     ],
 )
 def test_bad_input_is_refused_before_anything_is_written(tmp_path, field, value, match):
@@ -138,9 +144,19 @@ def test_an_existing_bundle_is_not_overwritten_without_force(tmp_path):
 
 
 def test_a_half_ca_directory_is_refused(tmp_path):
+    (tmp_path / "ca" / "nodes").mkdir(parents=True)
+    (tmp_path / "ca" / "nodes" / "ca.crt").write_text("x")
+    with pytest.raises(ProvisionError, match="only one of"):
+        provision(ProvisionRequest("pi-1", tmp_path / "b", tmp_path / "ca"))
+
+
+def test_a_single_ca_for_nodes_and_services_is_refused(tmp_path):
+    # prepare: the layout of fednids 0.1 (one CA signed nodes and services alike)
     (tmp_path / "ca").mkdir()
     (tmp_path / "ca" / "ca.crt").write_text("x")
-    with pytest.raises(ProvisionError, match="only one of"):
+    (tmp_path / "ca" / "ca.key").write_text("x")
+    # execute / assert
+    with pytest.raises(ProvisionError, match="node CA and a service CA"):
         provision(ProvisionRequest("pi-1", tmp_path / "b", tmp_path / "ca"))
 
 
@@ -173,26 +189,39 @@ def test_cli_writes_the_bundle_and_exits_2_on_a_bad_node_id(tmp_path, capsys):
 
 
 def test_provision_hub_lays_out_one_folder_per_container(tmp_path):
-    from fednids.provision_hub import provision_hub
+    from provisioning.hub import provision_hub
 
     summary = provision_hub(tmp_path / "pki", tmp_path / "ca", ["hub.example", "10.0.0.2"], sim=3)
     pki = tmp_path / "pki"
     assert summary["folders"] == sorted(
         ["bridge", "hub", "mosquitto", "sim-1", "sim-2", "sim-3", "superlink"]
     )
-    ca = x509.load_pem_x509_certificate((tmp_path / "ca" / "ca.crt").read_bytes())
+    services = x509.load_pem_x509_certificate((tmp_path / "ca/services/ca.crt").read_bytes())
+    nodes = x509.load_pem_x509_certificate((tmp_path / "ca/nodes/ca.crt").read_bytes())
     server = x509.load_pem_x509_certificate((pki / "mosquitto" / "server.crt").read_bytes())
-    server.verify_directly_issued_by(ca)
+    server.verify_directly_issued_by(services)
+    assert (pki / "mosquitto" / "nodes-ca.crt").read_bytes() == (
+        tmp_path / "ca/nodes/ca.crt"
+    ).read_bytes()
+    assert (pki / "mosquitto" / "crl.pem").read_bytes() == (
+        tmp_path / "ca/nodes/crl.pem"
+    ).read_bytes()
     san = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert {"hub.example", "mosquitto", "localhost"} <= set(san.get_values_for_type(x509.DNSName))
     for folder, cn in (("bridge", "bridge"), ("hub", "hub"), ("sim-2", "sim-2")):
         c = x509.load_pem_x509_certificate((pki / folder / "client.crt").read_bytes())
         assert c.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == cn
+        # services from the service CA, simulated agents are nodes (node CA)
+        c.verify_directly_issued_by(nodes if folder.startswith("sim-") else services)
         assert _mode(pki / folder / "client.key") == 0o600
-        assert sorted(p.name for p in (pki / folder).iterdir()) == [
-            "ca.crt",
-            "client.crt",
-            "client.key",
-        ]
+        extra = ["share-group"] if folder == "bridge" else []
+        assert sorted(p.name for p in (pki / folder).iterdir()) == sorted(
+            ["ca.crt", "client.crt", "client.key", *extra]
+        )
+    group = (pki / "bridge" / "share-group").read_text().strip()
+    assert len(group) >= 32 and "/" not in group and "+" not in group and "#" not in group
+    assert _mode(pki / "bridge" / "share-group") == 0o600
+    provision_hub(tmp_path / "pki", tmp_path / "ca", ["hub.example"])  # kept on a re-run
+    assert (pki / "bridge" / "share-group").read_text().strip() == group
     with pytest.raises(ProvisionError, match="hostname"):
         provision_hub(tmp_path / "pki2", tmp_path / "ca", [])

@@ -164,6 +164,28 @@ def test_analyze_writes_incidents_report_and_summary(analyzed):  # type: ignore[
     assert all(a.incident_key in report for a in incidents)
 
 
+def test_analyze_writes_every_flow_and_incident_as_eve_json(analyzed):  # type: ignore[no-untyped-def]
+    # prepare: the fixture's run (headers-only frames: no L7 metadata, tested in tests/unit/edge_agent)
+    out, counts = analyzed["out"], analyzed["counts"]
+
+    # execute
+    records = [json.loads(line) for line in (out / "eve.json").read_text().splitlines()]
+    summary = json.loads((out / "summary.json").read_text())
+
+    # assert: one EVE flow record per flow, with Suricata's field names and a community id;
+    # one alert per incident
+    flows = [r for r in records if r["event_type"] == "flow"]
+    alerts = [r for r in records if r["event_type"] == "alert"]
+    assert len(flows) == counts["flows"]
+    assert len(alerts) == summary["incidents"]
+    assert summary["eve_records"]["flow"] == counts["flows"]
+    for r in flows:
+        assert {"timestamp", "src_ip", "src_port", "dest_ip", "dest_port", "proto"} <= r.keys()
+        assert r["community_id"].startswith("1:")
+        assert r["proto"] in {"TCP", "UDP", "ICMP"}
+    assert all(a["alert"]["signature"] for a in alerts)
+
+
 def test_analyze_prints_the_table_and_a_final_line(analyzed):  # type: ignore[no-untyped-def]
     # prepare / execute: what the fixture's run printed
     stdout, stderr = analyzed["stdout"], analyzed["stderr"]

@@ -61,7 +61,8 @@ def test_demo_runs_end_to_end(tmp_path):
             overview = _get(f"http://127.0.0.1:{port}/api/overview", read)
             nodes = _get(f"http://127.0.0.1:{port}/api/nodes", read)
             offline = [n for n in nodes["items"] if not n["online"]]
-            if overview["flows_total"] > 100 and overview["alerts_open"] > 0 and offline:
+            seen = overview["flows_total"] > 100 and overview["anomalies_total"] > 0
+            if seen and overview["alerts_open"] > 0 and offline:
                 break
             time.sleep(1)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:

@@ -15,7 +15,10 @@ from edge_agent.capture import write_pcap
 from edge_agent.capture.frames import Frame, addr, tcp_frame, udp_frame
 from edge_agent.capture.packet import ACK, FIN, PSH, RST, SYN
 from fednids.cli import main
-from models.captures import (
+from models.classifier import ThreatClassifier
+from models.errors import ModelError
+from models.iforest import IForestModel
+from models.training.captures import (
     DEFAULT_FAMILIES,
     family_of,
     parse_families,
@@ -23,9 +26,6 @@ from models.captures import (
     read_capture,
     read_flow_file,
 )
-from models.classifier import ThreatClassifier
-from models.errors import ModelError
-from models.iforest import IForestModel
 
 SCAN = "syn_scan_test"
 OTHER = "mystery_attack"
@@ -149,7 +149,7 @@ def test_flow_files_json_lines_and_rejects(capture, tmp_path) -> None:  # type: 
 
 
 def test_the_agents_flow_store_is_a_flow_file(capture, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from edge_agent.fl.flow_store import FlowStore
+    from edge_agent.flows.store import FlowStore
 
     pcap, labels, _ = capture
     flows = read_capture(pcap, labels).flows

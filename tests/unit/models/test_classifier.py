@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from contracts.features import FLOW_FEATURES
-from models.classifier import INPUTS, VOTES, ThreatClassifier, train_classifier
+from models.classifier import INPUTS, VOTES, ThreatClassifier
 from models.errors import ModelError
+from models.training.classifier import train_classifier
 
 
 @pytest.fixture(scope="module")
@@ -65,3 +66,44 @@ def test_unknown_family_is_refused():
         train_classifier(
             np.zeros((10, len(FLOW_FEATURES))), np.zeros((10, len(VOTES))), ["ufo"] * 10
         )
+
+
+def test_the_artifact_records_its_vote_columns_and_training_data(trained, tmp_path):
+    clf, _ = trained
+    clf.meta["training_data"] = [{"kind": "test", "rows": 900}]
+    meta = clf.save(tmp_path / "c")
+    again = ThreatClassifier.load(tmp_path / "c")
+    assert meta["votes"] == list(VOTES) and again.votes == VOTES
+    assert again.meta["training_data"] == [{"kind": "test", "rows": 900}]
+    assert again.meta["files"]["model.joblib"]["sha256"] == again.meta["sha256"]
+
+
+def test_another_vote_order_is_refused(trained, tmp_path):
+    import json
+
+    clf, _ = trained
+    clf.save(tmp_path / "c")
+    meta_path = tmp_path / "c" / "metadata.json"
+    meta = json.loads(meta_path.read_text())
+    meta["votes"] = list(reversed(VOTES))
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="another input list"):
+        ThreatClassifier.load(tmp_path / "c")
+
+
+def test_load_unpickles_the_verified_bytes_not_the_path(trained, tmp_path, monkeypatch):
+    import io
+
+    import models.classifier as mc
+
+    clf, _ = trained
+    clf.save(tmp_path / "c")
+    real, seen = mc.joblib.load, []
+
+    def spy(src, *a, **k):
+        seen.append(src)
+        return real(src, *a, **k)
+
+    monkeypatch.setattr(mc.joblib, "load", spy)
+    ThreatClassifier.load(tmp_path / "c")
+    assert len(seen) == 1 and isinstance(seen[0], io.BytesIO)

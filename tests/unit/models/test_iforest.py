@@ -54,3 +54,27 @@ def test_service_marks_a_source_seen_by_two_sensors_high(model):
     both = svc.handle(twin)
     assert one and all(a.detector == "iforest" for a in one)
     assert any(a.severity == "medium" and a.evidence["sensors_seeing_source"] == 2 for a in both)
+
+
+def test_load_unpickles_the_verified_bytes_not_the_path(model, tmp_path, monkeypatch):
+    import io
+
+    import models.iforest as mi
+
+    model.save(tmp_path / "m")
+    real, seen = mi.joblib.load, []
+
+    def spy(src, *a, **k):
+        seen.append(src)
+        return real(src, *a, **k)
+
+    monkeypatch.setattr(mi.joblib, "load", spy)
+    IForestModel.load(tmp_path / "m")
+    assert len(seen) == 1 and isinstance(seen[0], io.BytesIO)
+
+
+def test_a_missing_model_file_is_a_clear_error(model, tmp_path):
+    model.save(tmp_path / "m")
+    (tmp_path / "m" / "model.joblib").unlink()
+    with pytest.raises(ModelError, match=r"model\.joblib is missing"):
+        IForestModel.load(tmp_path / "m")

@@ -1,0 +1,1 @@
+"""The one-process demo: ``fednids demo`` (``demo.cli``) runs ``demo.app``."""
