@@ -1,12 +1,20 @@
-"""Drains the outbox to the broker: batched, QoS 1, rows deleted only after PUBACK.
+"""Drains the outbox to the broker: batched, QoS 1, rows deleted only after a successful PUBACK.
 
 Flow records are batched (every ``batch_interval_s`` or ``batch_max`` events, within the
 contracts' message size limit) into one ``EventBatch`` message on
 ``fednids/v1/{node}/flows``; anomalies and FL events likewise on their topics; heartbeats
-(``NodeStatus``) are published retained on ``.../status``. At most ``max_inflight``
-messages wait for their PUBACK at a time, so a broker outage costs no memory: events wait
-on disk. After a refused or lost publish the cursor rewinds and the rows are sent again
-(the hub is idempotent on ``event_id``; duplicates are harmless, loss is not).
+(``NodeStatus``) are published retained on ``.../status``.
+
+Bounded in an outage: at most ``max_inflight`` messages are handed to the publisher and not
+yet confirmed, and a message is never handed over twice while the publisher holds it. paho
+keeps each unconfirmed message and sends it again itself after every reconnect (same packet
+id, DUP flag: the only resend MQTT allows), so the uplink never re-publishes on a timer:
+events wait on disk, not in RAM. Rows are sent again only when the broker answered with a
+non-success reason code (refused, or 0x10 "no matching subscribers": nobody keeps it) or
+the publisher could not take the message; then the cursor rewinds, and until the next
+success one message at a time probes the broker, with a backoff that doubles up to
+``max_backoff_s`` (the hub is idempotent on ``event_id``; duplicates are harmless, loss is
+not).
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from contracts.codec import MAX_MESSAGE_BYTES
+from contracts.errors import TransportError
 from contracts.topics import MqttKind, mqtt_topic
 from contracts.transports.base import Publisher
 from edge_agent.outbox import Outbox, Row
@@ -32,8 +41,9 @@ class UplinkConfig:
     batch_max: int = 500
     max_inflight: int = 64
     retry_backoff_s: float = 2.0
-    resend_after_s: float = 30.0
-    """A message without PUBACK for this long is taken as lost and its rows are sent again."""
+    """The first wait after a refused message; doubled on each refusal in a row ..."""
+    max_backoff_s: float = 30.0
+    """... up to this."""
 
 
 def batch_payload(node_id: str, payloads: list[bytes]) -> bytes:
@@ -62,6 +72,8 @@ class Uplink:
         self._cursor = 0
         self._rewind_to: int | None = None
         self._retry_at = 0.0
+        self._refusals_in_row = 0
+        self._rounds = 0  # rewinds since the last success: the backoff's exponent
         self.sent_messages = 0
         self.acked_events = 0
         self.refused = 0
@@ -74,28 +86,21 @@ class Uplink:
         self._collect_acks()
         now = time.monotonic()
         with self._lock:
-            stale = [
-                s for s, (_, at) in self._inflight.items() if now - at > self.config.resend_after_s
-            ]
-            for s in stale:
-                ids, _ = self._inflight.pop(s)
-                if ids:
-                    self._rewind_to = (
-                        min(ids) if self._rewind_to is None else min(self._rewind_to, *ids)
-                    )
             if self._rewind_to is not None and now >= self._retry_at:
                 self._cursor = min(self._cursor, self._rewind_to - 1)
                 self._rewind_to = None
+                self._rounds += 1
             room = self.config.max_inflight - len(self._inflight)
+            if self._refusals_in_row:  # probing: one message until the broker takes one again
+                room = min(room, 1 - len(self._inflight))
             blocked = self._rewind_to is not None
         if room <= 0 or blocked:
             return 0
         rows = self.outbox.peek(self.config.batch_max * room, after_id=self._cursor)
         sent = 0
         for kind, group in self._group(rows):
-            if sent >= room:
+            if sent >= room or not self._send(kind, group):
                 break
-            self._send(kind, group)
             self._cursor = max(self._cursor, group[-1].id)
             sent += 1
         self.publisher.poll(0)
@@ -123,7 +128,7 @@ class Uplink:
             out.append((cur[0].kind, cur))
         return out
 
-    def _send(self, kind: str, rows: list[Row]) -> None:
+    def _send(self, kind: str, rows: list[Row]) -> bool:
         with self._lock:
             self._serial += 1
             serial = self._serial
@@ -134,10 +139,15 @@ class Uplink:
             if kind == "status"
             else batch_payload(self.node_id, [r.payload for r in rows])
         )
-        self.publisher.publish(
-            topic, payload, on_delivery=self._on_delivery(serial), retain=kind == "status"
-        )
+        try:
+            self.publisher.publish(
+                topic, payload, on_delivery=self._on_delivery(serial), retain=kind == "status"
+            )
+        except TransportError as exc:  # not taken: the rows stay on disk and go again later
+            self._on_delivery(serial)(exc)
+            return False
         self.sent_messages += 1
+        return True
 
     def _on_delivery(self, serial: int) -> Callable[[Exception | None], None]:
         def done(err: Exception | None) -> None:
@@ -145,18 +155,19 @@ class Uplink:
                 ids, _ = self._inflight.pop(serial, ([], 0.0))
                 if err is None:
                     self._acked.extend(ids)
-                else:
-                    self.refused += 1
-                    first = min(ids) if ids else self._cursor + 1
-                    self._rewind_to = (
-                        first if self._rewind_to is None else min(self._rewind_to, first)
-                    )
-                    self._retry_at = time.monotonic() + self.config.retry_backoff_s
-            if err is not None:
+                    self._refusals_in_row = self._rounds = 0
+                    return
+                self.refused += 1
+                self._refusals_in_row += 1
+                first_of_round = self._rewind_to is None
+                first = min(ids) if ids else self._cursor + 1
+                self._rewind_to = first if first_of_round else min(self._rewind_to or first, first)
+                wait = min(self.config.max_backoff_s, self.config.retry_backoff_s * 2**self._rounds)
+                if first_of_round:
+                    self._retry_at = time.monotonic() + wait
+            if first_of_round:
                 log.warning(
-                    "uplink: broker refused a message (%s); resending in %.0fs",
-                    err,
-                    self.config.retry_backoff_s,
+                    "uplink: message not kept by the broker (%s); resending in %.0fs", err, wait
                 )
 
         return done

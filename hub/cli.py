@@ -21,7 +21,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     mig = hsub.add_parser("migrate", help="create or upgrade the database schema")
     mig.add_argument("--db", dest="db_url")
     mig.set_defaults(handler=_migrate)
-    for name in ("hub.services.cli", "hub.fl.cli"):  # parts that add their own hub subcommands
+    # parts that add their own hub subcommands
+    for name in (
+        "hub.services.cli",
+        "hub.fl.cli",
+        "hub.outputs.cli",
+        "hub.intel.cli",
+        "hub.retention_cli",
+    ):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError:
@@ -46,6 +53,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     create.add_argument("--name", required=True)
     create.add_argument("--db", dest="db_url")
     create.set_defaults(handler=_token_create)
+    lst = tsub.add_parser("list", help="list tokens (name, role, created, prefix; never secrets)")
+    lst.add_argument("--db", dest="db_url")
+    lst.set_defaults(handler=_token_list)
+    revoke = tsub.add_parser("revoke", help="delete a token: requests with it are refused")
+    revoke.add_argument("--name", required=True)
+    revoke.add_argument("--db", dest="db_url")
+    revoke.set_defaults(handler=_token_revoke)
 
 
 def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -119,4 +133,29 @@ def _token_create(args: argparse.Namespace) -> int:
         log.error("%s", exc)
         return 1
     print(token)
+    return 0
+
+
+def _token_list(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from hub.storage.tokens import list_tokens
+
+    for t in list_tokens(_store(_settings(args).db_url)):
+        created = float(str(t["created"]))
+        when = dt.datetime.fromtimestamp(created, dt.UTC).isoformat(timespec="seconds")
+        print(f"{t['name']}\t{t['role']}\t{when}\t{t['prefix']}...")
+    return 0
+
+
+def _token_revoke(args: argparse.Namespace) -> int:
+    from hub.errors import HubError
+    from hub.storage.tokens import revoke_token
+
+    try:
+        revoke_token(_store(_settings(args).db_url), args.name)
+    except HubError as exc:
+        log.error("%s", exc)
+        return 1
+    log.info("token %r revoked", args.name)
     return 0

@@ -1,8 +1,17 @@
 """``mqtt://`` and ``mqtts://``: paho-mqtt 2.x, MQTT v5, QoS 1, persistent sessions.
 
-The publisher reports a delivery only on the broker's PUBACK. The subscriber uses paho's
-``manual_ack``: the broker's message stays unacknowledged (and is redelivered after a
-reconnect) until :meth:`MqttSubscriber.ack` is called.
+The publisher reports a delivery only on a PUBACK with reason code 0 (Success). Any other
+code fails the delivery, including 0x10 "No matching subscribers": the broker accepted the
+message but kept it nowhere, so a caller that deletes its copy on success must keep it. (A
+retained message with 0x10 is kept by the broker as the topic's retained value: success.)
+paho holds at most ``max_inflight`` QoS 1 messages (in flight + queued); ``publish`` waits
+for room up to ``publish_wait_s`` and then raises, so an outage costs bounded memory.
+
+The subscriber uses paho's ``manual_ack``: the broker's message stays unacknowledged (and
+is redelivered after a reconnect) until :meth:`MqttSubscriber.ack` is called. A packet id
+is only valid on the connection that delivered it: after a reconnect the broker may give
+the same id to a newer message, so an ack for a message of an earlier connection is
+dropped (the broker redelivers that message, the hub is idempotent on ``event_id``).
 """
 
 from __future__ import annotations
@@ -30,6 +39,23 @@ if TYPE_CHECKING:
     from contracts.transports.factory import ParsedUrl
 
 log = logging.getLogger(__name__)
+SUCCESS = 0x00
+NO_MATCHING_SUBSCRIBERS = 0x10
+
+
+class PublishNotDelivered(TransportError):
+    """The broker answered a PUBLISH with a reason code other than Success."""
+
+    def __init__(self, reason_code: int, name: str) -> None:
+        super().__init__(f"mqtt publish not delivered: {name} (reason code 0x{reason_code:02x})")
+        self.reason_code = reason_code
+
+
+def delivery_error(reason_code: int, name: str, retained: bool) -> PublishNotDelivered | None:
+    """``None`` when a PUBACK's reason code means the broker kept the message, else the error."""
+    if reason_code == SUCCESS or (retained and reason_code == NO_MATCHING_SUBSCRIBERS):
+        return None
+    return PublishNotDelivered(reason_code, name)
 
 
 def _client(url: ParsedUrl, opts: TransportOptions, manual_ack: bool = False) -> paho.Client:
@@ -54,6 +80,7 @@ def _client(url: ParsedUrl, opts: TransportOptions, manual_ack: bool = False) ->
         if opts.will_topic:
             c.will_set(opts.will_topic, opts.will_payload, qos=1, retain=True)
         c.max_inflight_messages_set(opts.max_inflight)
+        c.max_queued_messages_set(opts.max_inflight)  # in flight + queued, never more
         c.reconnect_delay_set(min_delay=1, max_delay=10)
     except (ValueError, OSError, ssl.SSLError) as exc:
         raise TransportError(f"mqtt client setup for {url.host}:{url.port} failed: {exc}") from exc
@@ -102,14 +129,20 @@ class _ConnState:
 
 
 class MqttPublisher:
+    publish_wait_s = 30.0
+    """How long ``publish`` waits for room when ``max_inflight`` messages are held."""
+
     def __init__(self, url: ParsedUrl, opts: TransportOptions) -> None:
         self._where = f"{url.host}:{url.port}"
         self._client = _client(url, opts)
         self._state = _ConnState()
         self._lock = threading.Lock()
-        self._pending: dict[int, DeliveryCallback | None] = {}
-        self._early: dict[int, Exception | None] = {}
+        self._cap = max(1, opts.max_inflight)
+        self._pending: dict[int, tuple[DeliveryCallback | None, bool]] = {}
+        self._early: dict[int, tuple[int, str]] = {}
         self._idle = threading.Condition(self._lock)
+        self.not_delivered: dict[int, int] = {}
+        """Count of PUBACKs per non-success reason code (e.g. ``{0x10: 3}``)."""
         self._client.on_connect = self._state.on_connect
         self._client.on_disconnect = self._state.on_disconnect
         self._client.on_publish = self._on_publish
@@ -123,16 +156,17 @@ class MqttPublisher:
         self._state.wait(timeout, self._where)
 
     def _on_publish(self, _c: Any, _u: Any, mid: int, reason: Any, _p: Any) -> None:
-        err = TransportError(f"mqtt publish refused: {reason}") if reason.is_failure else None
+        code, name = int(reason.value), str(reason)
         with self._lock:
-            if mid in self._pending:
-                cb = self._pending.pop(mid)
-                self._idle.notify_all()
-            else:
-                self._early[mid] = err
+            if code != SUCCESS:
+                self.not_delivered[code] = self.not_delivered.get(code, 0) + 1
+            if mid not in self._pending:  # PUBACK before publish() registered the mid
+                self._early[mid] = (code, name)
                 return
+            cb, retained = self._pending.pop(mid)
+            self._idle.notify_all()
         if cb is not None:
-            cb(err)
+            cb(delivery_error(code, name, retained))
 
     def publish(
         self,
@@ -143,22 +177,38 @@ class MqttPublisher:
         on_delivery: DeliveryCallback | None = None,
         retain: bool = False,
     ) -> None:
+        self._wait_for_room(topic)
         info = self._client.publish(topic, value, qos=1, retain=retain)
         if info.rc not in (paho.MQTT_ERR_SUCCESS, paho.MQTT_ERR_NO_CONN):
             raise TransportError(f"mqtt publish to {topic} failed: {paho.error_string(info.rc)}")
         # MQTT_ERR_NO_CONN: paho keeps the message and sends it after reconnecting.
         with self._lock:
-            if info.mid in self._early:
-                err = self._early.pop(info.mid)
-            else:
-                self._pending[info.mid] = on_delivery
+            if info.mid not in self._early:
+                self._pending[info.mid] = (on_delivery, retain)
                 return
+            code, name = self._early.pop(info.mid)
         if on_delivery is not None:
-            on_delivery(err)
+            on_delivery(delivery_error(code, name, retain))
+
+    def _wait_for_room(self, topic: str) -> None:
+        deadline = time.monotonic() + self.publish_wait_s
+        with self._lock:
+            while len(self._pending) >= self._cap:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TransportError(
+                        f"mqtt publish to {topic}: {self._cap} messages still wait for"
+                        f" {self._where} to confirm them"
+                    )
+                self._idle.wait(left)
 
     def pending(self) -> int:
         with self._lock:
             return len(self._pending)
+
+    def queued(self) -> int:
+        """Messages paho itself holds for this client (in flight + waiting to be sent)."""
+        return len(self._client._out_messages)  # paho has no public count
 
     def poll(self, timeout: float = 0.0) -> None:
         if timeout > 0:
@@ -187,17 +237,31 @@ class MqttSubscriber:
         self._queue: queue.Queue[Message] = queue.Queue()
         self._client = _client(url, opts, manual_ack=True)
         self._state = _ConnState()
+        self._ack_lock = threading.Lock()
+        self._connection = 0  # counts connections; packet ids are only valid on their own
+        self._live = False
+        self.stale_acks = 0
+        """Acks dropped because their message came on an earlier connection."""
         self._client.on_connect = self._on_connect
-        self._client.on_disconnect = self._state.on_disconnect
+        self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
         self.subscribed = threading.Event()
         self._client.on_subscribe = lambda *_a: self.subscribed.set()
         _connect(self._client, url, opts)
 
     def _on_connect(self, c: Any, u: Any, f: Any, reason: Any, p: Any) -> None:
+        if not reason.is_failure:
+            with self._ack_lock:
+                self._connection += 1
+                self._live = True
         self._state.on_connect(c, u, f, reason, p)
         if not reason.is_failure:
             self._client.subscribe([(flt, paho.SubscribeOptions(qos=1)) for flt in self._filters])
+
+    def _on_disconnect(self, c: Any, u: Any, f: Any, reason: Any, p: Any) -> None:
+        with self._ack_lock:
+            self._live = False
+        self._state.on_disconnect(c, u, f, reason, p)
 
     def _on_message(self, _c: Any, _u: Any, msg: Any) -> None:
         self._queue.put(
@@ -205,7 +269,7 @@ class MqttSubscriber:
                 topic=msg.topic,
                 value=bytes(msg.payload),
                 retained=bool(msg.retain),
-                token=(msg.mid, msg.qos),
+                token=(msg.mid, msg.qos, self._connection),
             )
         )
 
@@ -230,9 +294,16 @@ class MqttSubscriber:
         return out
 
     def ack(self, messages: Sequence[Message]) -> None:
-        for m in messages:
-            mid, qos = m.token
-            if qos > 0:
+        """PUBACK each message on the connection that delivered it; drop acks for messages of
+        an earlier connection (their packet id may now name a newer message)."""
+        with self._ack_lock:
+            for m in messages:
+                mid, qos, connection = m.token
+                if qos == 0:
+                    continue
+                if not self._live or connection != self._connection:
+                    self.stale_acks += 1
+                    continue
                 self._client.ack(mid, qos)
 
     def close(self) -> None:

@@ -19,10 +19,15 @@ PCAP_MAGICS = {
 }
 PCAPNG_SHB = b"\x0a\x0d\x0d\x0a"
 MAX_FRAME = 262_144 * 4
+_MIN_BODY = {0x00000001: 8, 0x00000006: 20, 0x00000003: 4}
+"""pcapng block type -> length of its fixed fields (interface, enhanced, simple packet)."""
 
 
 class PcapSource:
     """Reads a pcap or pcapng file. ``speed`` 0 = as fast as possible, else x real time."""
+
+    linktype = 1
+    """The link type of the last frame read (pcapng may mix them)."""
 
     def __init__(
         self, path: str | Path, speed: float = 0.0, labels: list[str] | None = None
@@ -37,6 +42,7 @@ class PcapSource:
     def __iter__(self) -> Iterator[Packet | ArpPacket]:
         """IP packets and ARP packets (tell them apart with ``isinstance(p, ArpPacket)``)."""
         for i, (linktype, ts, wirelen, data) in enumerate(self.frames()):
+            self.linktype = linktype  # of the packet just yielded (the agent's evidence ring)
             label = self.labels[i] if self.labels is not None and i < len(self.labels) else None
             pkt = parse_frame(data, linktype, ts, wirelen, self.stats, label)
             if pkt is not None:
@@ -110,6 +116,9 @@ class PcapSource:
         endian = "<" if head[4:8] == b"\x4d\x3c\x2b\x1a" else ">"
         u32 = struct.Struct(endian + "I").unpack
         shb_len = u32(head[:4])[0]
+        if shb_len < 28 or shb_len % 4 or shb_len > MAX_FRAME:
+            self.stats.skip("bad_file_header")
+            return
         f.read(shb_len - 12)
         ifaces: list[tuple[int, float]] = []
         read = f.read
@@ -128,6 +137,9 @@ class PcapSource:
                 self.stats.skip("truncated_record")
                 return
             body = body[:-4]  # trailing block length
+            if btype in _MIN_BODY and len(body) < _MIN_BODY[btype]:
+                self.stats.skip("corrupt_record")  # shorter than the block's fixed fields
+                continue
             if btype == 0x00000001:  # interface description
                 linktype = struct.unpack(endian + "H", body[:2])[0]
                 ifaces.append((linktype, _tsresol(body[8:], endian)))
@@ -155,7 +167,7 @@ def _tsresol(options: bytes, endian: str) -> float:
         code, length = struct.unpack(endian + "HH", options[pos : pos + 4])
         if code == 0:
             break
-        if code == 9 and length >= 1:
+        if code == 9 and length >= 1 and pos + 4 < len(options):
             v = options[pos + 4]
             return 2.0 ** -(v & 0x7F) if v & 0x80 else 10.0**-v
         pos += 4 + ((length + 3) // 4) * 4

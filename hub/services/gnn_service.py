@@ -10,12 +10,15 @@ probability rose by 0.1. Alerts come from the alerting service, which opens a
 ``predicted-...`` incident for confident predictions and escalates an incident when a
 predicted host is then attacked.
 
-Time: the clock is :class:`EventClock`, moved only by the flows' ``end_ts`` and the
-anomalies' ``window_end``. A classification or an anomaly is placed at the end of its flow
-(looked up by ``flow_id``), else at the clock's time: their ``ts`` is the wall clock of the
+Time (see :mod:`hub.services.eventtime`): each node has its own event clock, moved only by
+that node's flows' ``end_ts`` and anomalies' ``window_end`` and bounded by the hub's clock;
+every edge of the graph is aged by the clock of the node that reported it, so one node's
+times (a flow dated 2099, a confirmed jump a day ahead) never age another node's edges out
+of the window. Rounds are paced by the fleet's clock (the upper median of the active nodes'
+clocks). A classification or an anomaly is placed at the end of its flow (looked up by its
+node and ``flow_id``), else at its node's clock: their ``ts`` is the wall clock of the
 process that made them, which says nothing about when the traffic happened (a replayed
-capture is years old). An event far ahead of the clock cannot move it alone (see
-:class:`EventClock`), so one bad timestamp cannot age everything else out of the window.
+capture is years old).
 
 Bounds: at most ``MAX_EDGES`` flow edges, ``MAX_ATTACKS`` attack pairs and ``MAX_FLOW_IDS``
 remembered flow ids; the oldest go first.
@@ -29,10 +32,9 @@ from __future__ import annotations
 
 import itertools
 import math
-import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from contracts.events import (
     AnomalyEvent,
@@ -43,7 +45,10 @@ from contracts.events import (
 )
 from contracts.features import FLOW_FEATURES
 from contracts.topics import KafkaTopic
-from hub.services.gnn import HostGraph, Predictor
+from hub.services.eventtime import EventClock, FleetClock
+from models.gnn.model import HostGraph, Predictor
+
+__all__ = ["EventClock", "FleetClock", "GnnService", "severity_for"]
 
 MAX_EDGES = 200_000
 MAX_ATTACKS = 50_000
@@ -53,51 +58,6 @@ _FWD, _BWD = FLOW_FEATURES.index("fwd_bytes"), FLOW_FEATURES.index("bwd_bytes")
 
 def severity_for(p: float) -> str:
     return "critical" if p >= 0.95 else "high" if p >= 0.8 else "medium" if p >= 0.6 else "low"
-
-
-class EventClock:
-    """Event time that one wrong timestamp cannot run away with.
-
-    ``observe(t)`` moves the clock to ``t`` if ``t`` is at most ``max_ahead_s`` past it. A
-    later ``t`` is a jump (a gap in a capture, or a bad clock): it is taken only once
-    ``confirm`` events agree on it (within ``max_ahead_s`` of each other); until then the
-    event is placed at the current time. A time past the hub's own clock plus
-    ``max_skew_s`` (traffic from the future) never moves it. ``observe`` returns the time
-    to record the event at (never past the clock), or None if it has no usable time yet.
-    """
-
-    def __init__(
-        self,
-        max_ahead_s: float = 3600.0,
-        confirm: int = 3,
-        max_skew_s: float = 3600.0,
-        wall: Callable[[], float] = time.time,
-    ) -> None:
-        self.max_ahead_s, self.confirm, self.max_skew_s = max_ahead_s, confirm, max_skew_s
-        self._wall = wall
-        self.now: float | None = None
-        self._ahead: list[float] = []
-        self.held = 0
-        """events placed at the clock's time because theirs was too far ahead"""
-
-    def observe(self, t: float) -> float | None:
-        if not math.isfinite(t) or t < 0 or t > self._wall() + self.max_skew_s:
-            self.held += 1
-            return self.now
-        if self.now is None or t <= self.now:
-            self.now = t if self.now is None else self.now
-            return t
-        if t - self.now <= self.max_ahead_s:
-            self.now = t
-            return t
-        near = [a for a in self._ahead if abs(a - t) <= self.max_ahead_s]
-        if len(near) + 1 >= self.confirm:
-            self.now = max([*near, t])
-            self._ahead = [a for a in self._ahead if a > self.now + self.max_ahead_s]
-            return t
-        self._ahead = ([*self._ahead, t])[-64:]
-        self.held += 1
-        return self.now
 
 
 class GnnService:
@@ -117,19 +77,20 @@ class GnnService:
         min_p: float = 0.5,
         window_s: float = 900.0,
         horizon_s: float = 300.0,
-        clock: EventClock | None = None,
+        clock: FleetClock | None = None,
     ) -> None:
         self.model = model
         self.every_s, self.top_k, self.min_p = every_s, top_k, min_p
         self.window_s, self.horizon_s = window_s, horizon_s
-        self.clock = clock or EventClock()
-        # (src, dst, port) -> (bytes, last event time), oldest first
-        self.flows: OrderedDict[tuple[str, str, int], tuple[float, float]] = OrderedDict()
-        # (src, dst) -> (count, last event time, family, first event id), oldest first
-        self.attacks: OrderedDict[tuple[str, str | None], tuple[int, float, str, uuid.UUID]] = (
-            OrderedDict()
-        )
-        self._flow_end: OrderedDict[str, float] = OrderedDict()  # flow_id -> end_ts
+        self.clock = clock or FleetClock()
+        """one event clock per node (bounded by the hub's clock) and the fleet's"""
+        # (src, dst, port) -> (bytes, last event time, its node), oldest first
+        self.flows: OrderedDict[tuple[str, str, int], tuple[float, float, str]] = OrderedDict()
+        # (src, dst) -> (count, last event time, family, first event id, its node), oldest first
+        self.attacks: OrderedDict[
+            tuple[str, str | None], tuple[int, float, str, uuid.UUID, str]
+        ] = OrderedDict()
+        self._flow_end: OrderedDict[tuple[str, str], float] = OrderedDict()  # (node, flow) -> end
         self._last_run = -math.inf
         self._dirty = False
         self._emitted: dict[str, tuple[float, float]] = {}  # host -> (event time, probability)
@@ -141,51 +102,57 @@ class GnnService:
         return self.clock.now if self.clock.now is not None else 0.0
 
     def graph(self) -> HostGraph:
-        """The host graph of the last ``window_s`` of event time."""
-        lo = self.now - self.window_s
-        while self.flows and next(iter(self.flows.values()))[1] < lo:
-            self.flows.popitem(last=False)
-        while self.attacks and next(iter(self.attacks.values()))[1] < lo:
-            self.attacks.popitem(last=False)
+        """The host graph of the last ``window_s`` of event time, each edge aged by the clock
+        of the node that reported it (placed at ``now - age`` on the fleet's clock)."""
+        now, age = self.now, self.clock.age
+        for k in [k for k, v in self.flows.items() if age(v[2], v[1]) > self.window_s]:
+            del self.flows[k]
+        for a in [k for k, v in self.attacks.items() if age(v[4], v[1]) > self.window_s]:
+            del self.attacks[a]
         g = HostGraph()
-        for (s, d, p), (b, t) in self.flows.items():
-            g.add_flow(s, d, p, b, t)
-        for (a_src, a_dst), (n, t, _, _) in self.attacks.items():
+        for (s, d, p), (b, t, node) in self.flows.items():
+            g.add_flow(s, d, p, b, now - age(node, t))
+        for (a_src, a_dst), (n, t, _, _, node) in self.attacks.items():
             for _ in range(min(n, 50)):
-                g.add_attack(a_src, a_dst, t)
-        g.now = self.now
+                g.add_attack(a_src, a_dst, now - age(node, t))
+        g.now = now
         return g
 
     def _flow(self, ev: FlowRecord) -> None:
-        t = self.clock.observe(ev.end_ts)
+        t = self.clock.observe(ev.node_id, ev.end_ts)
         if t is None:
             return
-        self._flow_end[ev.flow_id] = t
+        self._flow_end[(ev.node_id, ev.flow_id)] = t
         if len(self._flow_end) > MAX_FLOW_IDS:
             self._flow_end.popitem(last=False)
         k = (ev.src_ip, ev.dst_ip, ev.dst_port)
         old = self.flows.pop(k, None)
         nbytes = max(float(ev.features[_FWD]) + float(ev.features[_BWD]), 0.0)
-        self.flows[k] = ((old[0] if old else 0.0) + nbytes, max(t, old[1] if old else t))
+        if old is not None and old[2] == ev.node_id:
+            t = max(t, old[1])
+        self.flows[k] = ((old[0] if old else 0.0) + nbytes, t, ev.node_id)
         if len(self.flows) > MAX_EDGES:
             self.flows.popitem(last=False)
 
-    def _when(self, flow_id: str | None, window_end: float | None) -> float | None:
-        if flow_id is not None and flow_id in self._flow_end:
-            return self._flow_end[flow_id]
+    def _when(self, node: str, flow_id: str | None, window_end: float | None) -> float | None:
+        """Event time of a verdict of ``node``: its flow's end, else its window's, else the
+        node's clock."""
+        if flow_id is not None and (node, flow_id) in self._flow_end:
+            return self._flow_end[(node, flow_id)]
         if window_end is not None:
-            return self.clock.observe(window_end)
-        return self.clock.now
+            return self.clock.observe(node, window_end)
+        return self.clock.node_now(node)
 
     def _attack(
-        self, src: str, dst: str | None, family: str, t: float | None, eid: uuid.UUID
+        self, node: str, src: str, dst: str | None, family: str, t: float | None, eid: uuid.UUID
     ) -> None:
         if t is None:
             return
         ak = (src, dst)
         old = self.attacks.pop(ak, None)
-        n, last, fam, first = old if old else (0, t, family, eid)
-        self.attacks[ak] = (n + 1, max(last, t), family or fam, first)
+        n, last, fam, first, was = old if old else (0, t, family, eid, node)
+        last = max(last, t) if was == node else t
+        self.attacks[ak] = (n + 1, last, family or fam, first, node)
         if len(self.attacks) > MAX_ATTACKS:
             self.attacks.popitem(last=False)
         self._dirty = True
@@ -196,17 +163,16 @@ class GnnService:
                 self._flow(ev)
         for ev in events:  # after the flows of the batch: a verdict finds its flow's time
             if isinstance(ev, AttackClassification) and ev.src_ip and ev.family != "benign":
-                self._attack(
-                    ev.src_ip, ev.dst_ip, ev.family, self._when(ev.flow_id, None), ev.event_id
-                )
+                t = self._when(ev.node_id, ev.flow_id, None)
+                self._attack(ev.node_id, ev.src_ip, ev.dst_ip, ev.family, t, ev.event_id)
             elif (
                 isinstance(ev, AnomalyEvent)
                 and ev.src_ip
                 and ev.family is not None
                 and ev.family != "benign"
             ):
-                t = self._when(ev.flow_id, ev.window_end)
-                self._attack(ev.src_ip, ev.dst_ip, ev.family, t, ev.event_id)
+                t = self._when(ev.node_id, ev.flow_id, ev.window_end)
+                self._attack(ev.node_id, ev.src_ip, ev.dst_ip, ev.family, t, ev.event_id)
         if not self._dirty or self.now - self._last_run < self.every_s:
             return []
         return self.predict()
@@ -216,7 +182,7 @@ class GnnService:
         g = self.last_graph = self.graph()
         out: list[EventBase] = []
         by_src: dict[str, tuple[str, uuid.UUID]] = {}  # attacker -> its latest family, event
-        for (a_src, _), (_, _, a_fam, a_id) in self.attacks.items():
+        for (a_src, _), (_, _, a_fam, a_id, _) in self.attacks.items():
             by_src[a_src] = (a_fam, a_id)
         for r in self.model.rank(g, self.top_k):
             if r.probability < self.min_p:

@@ -25,11 +25,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import tempfile
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,10 +37,12 @@ import numpy as np
 from contracts.events import AnomalyEvent, EventBase, FlowRecord
 from contracts.features import FLOW_FEATURES
 from contracts.topics import KafkaTopic
+from hub.services.eventtime import MAX_SKEW_S
 from models.errors import ModelError
 from models.iforest import IForestModel, fit_robust
+from models.paths import artifact_dir
 
-DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "artifacts" / "iforest"
+DEFAULT_MODEL = artifact_dir("iforest")
 WINDOW_S = 60.0
 MAX_SOURCES = 100_000
 LEARNING_FILE = "learning.npy"
@@ -122,14 +123,12 @@ class NodeBaselines:
         root = self.cfg.state_dir
         if root is None:
             return
-        tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{node_id}."))
-        model.save(tmp)
-        d = root / node_id
-        d.mkdir(parents=True, exist_ok=True)
-        (d / LEARNING_FILE).unlink(missing_ok=True)
-        for name in ("model.joblib", "metadata.json"):
-            os.replace(tmp / name, d / name)  # the digest check refuses a half-replaced pair
-        shutil.rmtree(tmp, ignore_errors=True)
+        # one atomic replacement of the node's directory: the model and its metadata
+        # arrive together and the learning buffer they replace goes with the old directory
+        try:
+            model.save(root / node_id)
+        except ModelError as exc:
+            log.error("iforest state: %s; %s keeps its baseline in memory only", exc, node_id)
 
     # ---------------------------------------------------------------- learning
     def admitted(self, node_id: str) -> _Node | None:
@@ -198,8 +197,15 @@ class IForestService:
     inputs: Sequence[str] = (KafkaTopic.NETWORK_DATA.value,)
     accepts = frozenset({"flow"})
 
-    def __init__(self, model: IForestModel, learning: NodeLearning | None = None) -> None:
+    def __init__(
+        self,
+        model: IForestModel,
+        learning: NodeLearning | None = None,
+        wall: Callable[[], float] = time.time,
+        max_skew_s: float = MAX_SKEW_S,
+    ) -> None:
         self.model = model
+        self._wall, self.max_skew_s = wall, max_skew_s
         """The shipped forest: every node's model when learning is off, else the fallback."""
         self.baselines = (
             NodeBaselines(learning) if learning is not None and learning.flows > 0 else None
@@ -214,8 +220,10 @@ class IForestService:
                 self._seen.popitem(last=False)
         else:
             self._seen.move_to_end(flow.src_ip)
-        seen[flow.node_id] = flow.end_ts
-        return sorted(n for n, t in seen.items() if flow.end_ts - t <= WINDOW_S)
+        if flow.end_ts <= self._wall() + self.max_skew_s:  # a sighting from the future is not one
+            seen[flow.node_id] = flow.end_ts
+        # within WINDOW_S either way: a node's times never make another's sightings "recent"
+        return sorted(n for n, t in seen.items() if abs(flow.end_ts - t) <= WINDOW_S)
 
     def _score(self, flows: list[FlowRecord]) -> list[tuple[float, IForestModel, str] | None]:
         """Per flow: (score, the model that scored it, its kind), or None while learning."""

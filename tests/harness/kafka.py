@@ -157,8 +157,11 @@ logger.raft.level = WARN
 
 
 def _cluster_id() -> str:
-    """A valid KRaft cluster id (base64url of a random UUID, like StorageTool random-uuid)."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A valid KRaft cluster id (base64url of a random UUID, like StorageTool random-uuid);
+    never one that starts with "-", which StorageTool's ``-t`` would take for an option."""
+    while (cid := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))[0] == "-":
+        pass
+    return cid
 
 
 class KafkaServer(Server):

@@ -76,7 +76,8 @@ class MosquittoServer(Server):
             "per_listener_settings true",
             "persistence true",
             f"persistence_location {self.data}/",
-            "autosave_interval 10",
+            "autosave_interval 1",  # durability: a snapshot every second, not every 10 s
+            "autosave_on_changes false",
             "log_dest stdout",
             "log_type error",
             "log_type warning",
@@ -85,6 +86,8 @@ class MosquittoServer(Server):
             "sys_interval 2",
             "max_queued_messages 1000000",
             "max_inflight_messages 1000",
+            "max_queued_bytes 1073741824",  # bounds: a client's queue in bytes ...
+            "max_packet_size 1048576",  # ... and one packet (4x the contracts' 256 KiB)
             f"listener {self.port} {self.host}",
             f"allow_anonymous {'true' if self.anonymous else 'false'}",
         ]

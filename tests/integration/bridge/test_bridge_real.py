@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import random
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 import uuid
+from collections.abc import Sequence
 
 import pytest
 
@@ -67,7 +70,12 @@ class KafkaCounter:
 
 
 def _bridge(
-    mqtt_url: str, kafka_url: str, client_id: str, wait: bool = True, group: str | None = None
+    mqtt_url: str,
+    kafka_url: str,
+    client_id: str,
+    wait: bool = True,
+    group: str | None = None,
+    extra: Sequence[str] = (),
 ) -> subprocess.Popen:
     """A bridge process; returns once it says its subscription is confirmed."""
     proc = subprocess.Popen(
@@ -86,6 +94,7 @@ def _bridge(
             client_id if group is None else group,
             "--session-expiry",
             "300",
+            *extra,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -158,19 +167,41 @@ def test_stream_from_three_nodes_arrives_complete(kafka_server, mosquitto_server
     assert sent <= counter.ids.keys(), f"lost {len(sent - counter.ids.keys())}"
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _in_flight(metrics_port: int) -> float:
+    """The bridge's own gauge: MQTT messages received and not yet confirmed by Kafka."""
+    url = f"http://127.0.0.1:{metrics_port}/metrics"
+    with urllib.request.urlopen(url, timeout=2) as r:
+        body = r.read().decode()
+    line = next(x for x in body.splitlines() if x.startswith("bridge_in_flight_messages "))
+    return float(line.split()[1])
+
+
 def test_kill_9_of_the_bridge_loses_nothing(kafka_server, mosquitto_server):
     nodes = _nodes(2)
     _wait_ready(kafka_server.url)
     cid = f"br-{nodes[0]}"
-    bridge = _bridge(mosquitto_server.url, kafka_server.url, cid)
+    port = _free_port()
+    bridge = _bridge(
+        mosquitto_server.url, kafka_server.url, cid, extra=["--metrics-port", str(port)]
+    )
     counter = KafkaCounter(kafka_server.url, set(nodes))
     sent: set[uuid.UUID] = set()
+    in_flight = 0.0
     try:
         feeder = threading.Thread(
             target=_publish_stream, args=(mosquitto_server.url, nodes, 60, 50, 0.05, sent)
         )
         feeder.start()
-        time.sleep(1.5)
+        # kill only while the bridge holds messages Kafka has not confirmed yet
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and in_flight <= 0:
+            in_flight = _in_flight(port)
         bridge.send_signal(signal.SIGKILL)
         bridge.wait(10)
         time.sleep(1)
@@ -183,8 +214,11 @@ def test_kill_9_of_the_bridge_loses_nothing(kafka_server, mosquitto_server):
         bridge.send_signal(signal.SIGTERM)
         bridge.wait(30)
         counter.close()
+    assert in_flight > 0, "the bridge was never seen holding a message"
     assert len(sent) == 6000
-    assert sent <= counter.ids.keys(), f"lost {len(sent - counter.ids.keys())}"
+    got = set(counter.ids)
+    dups = sum(c - 1 for c in counter.ids.values())
+    assert got == sent, f"lost {len(sent - got)}, unexpected {len(got - sent)} ({dups} duplicates)"
 
 
 def test_mosquitto_restart_mid_stream_loses_nothing(kafka_server):

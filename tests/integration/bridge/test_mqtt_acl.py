@@ -16,6 +16,8 @@ from tests.unit.contracts.samples import flow
 
 pytestmark = pytest.mark.integration
 TLS_PORT = 21895
+SERVICE_PORT = 21896  # the service listener (bridge, hub)
+SERVICES = ("bridge", "hub")
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +25,13 @@ def secured(tmp_path_factory):
     d = tmp_path_factory.mktemp("mqtt-sec")
     pki = make_test_pki(d / "pki", clients=("node-a", "node-b", "bridge", "hub"))
     sec = MqttSecurity(
-        pki.ca, pki.server.cert, pki.server.key, d / "data", port=TLS_PORT, bind="127.0.0.1"
+        pki.ca,
+        pki.server.cert,
+        pki.server.key,
+        d / "data",
+        port=TLS_PORT,
+        bind="127.0.0.1",
+        service_port=SERVICE_PORT,
     )
     acl = d / "acl"
     acl.write_text(render_acl(sec))
@@ -54,8 +62,12 @@ def _collect(sub, seconds):
     return got
 
 
+def _port(cn):
+    return SERVICE_PORT if cn in SERVICES else TLS_PORT
+
+
 def _publish(pki, cn, topic, payload, retain=False):
-    pub = open_publisher(f"mqtts://localhost:{TLS_PORT}", _opts(pki, cn))
+    pub = open_publisher(f"mqtts://localhost:{_port(cn)}", _opts(pki, cn))
     pub.wait_connected(10)  # type: ignore[attr-defined]
     results: list = []
     pub.publish(topic, payload, on_delivery=results.append, retain=retain)
@@ -67,7 +79,7 @@ def _publish(pki, cn, topic, payload, retain=False):
 def test_a_node_cannot_publish_as_another_node(secured):
     pki = secured
     sub = open_subscriber(
-        f"mqtts://localhost:{TLS_PORT}",
+        f"mqtts://localhost:{SERVICE_PORT}",
         ["fednids/v1/+/flows"],
         group="g",
         options=_opts(pki, "bridge"),

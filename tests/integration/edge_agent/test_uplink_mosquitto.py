@@ -140,6 +140,28 @@ def _pending_ids(db) -> set[uuid.UUID]:
     return {decode(bytes(p)).event_id for (p,) in rows}
 
 
+def _depth(db) -> int:
+    """Rows the agent committed and the broker has not confirmed yet (0 before it exists)."""
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
+        try:
+            return int(con.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return 0
+
+
+def _committed(db) -> int:
+    """Every row the outbox ever committed (AUTOINCREMENT ids are never reused)."""
+    con = sqlite3.connect(db)
+    seq = con.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").fetchone()
+    dropped = con.execute("SELECT v FROM meta WHERE k = 'dropped'").fetchone()
+    con.close()
+    assert dropped is None or dropped[0] == 0
+    return int(seq[0])
+
+
 def test_kill_9_of_the_agent_loses_nothing_and_fires_the_last_will(tmp_path, mosquitto_server):
     node = f"n{uuid.uuid4().hex[:6]}"
     db = tmp_path / "outbox.db"
@@ -157,13 +179,17 @@ def test_kill_9_of_the_agent_loses_nothing_and_fires_the_last_will(tmp_path, mos
         "--outbox",
         str(db),
     ]
-    # a paced replay, killed mid-stream
+    # a paced replay, killed mid-stream while rows are provably in flight
     agent = subprocess.Popen(
         [*cmd, "--source", "sim:mixed?seed=6&duration=200&speed=10"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    time.sleep(6)
+    time.sleep(4)
+    in_flight = 0
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and in_flight == 0:
+        in_flight = _depth(db)
     os.kill(agent.pid, signal.SIGKILL)
     agent.wait(10)
     pending = _pending_ids(db)
@@ -183,6 +209,14 @@ def test_kill_9_of_the_agent_loses_nothing_and_fires_the_last_will(tmp_path, mos
     )
     assert again.returncode == 0, again.stderr[-2000:]
     missing = col.wait_for(pending, timeout=60)
+    committed = _committed(db)
+    wills = {s.event_id for s in col.statuses if s.reason == "last_will"}
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(col.ids - wills) < committed:
+        time.sleep(0.2)
+    received = len(col.ids - wills)
     col.close()
+    assert in_flight > 0, "killed with nothing in flight"
     assert received_before > 0
     assert not missing, f"{len(missing)} of {len(pending)} pending events lost after kill -9"
+    assert received == committed, f"received {received} of {committed} committed events"

@@ -38,7 +38,16 @@ def _ingestor(kafka_url: str, db_url: str) -> subprocess.Popen:
     )
 
 
-def _send(kafka_url: str, node: str, n: int, start: int = 0, pause_every: int = 0) -> set[str]:
+def _send(
+    kafka_url: str,
+    node: str,
+    n: int,
+    start: int = 0,
+    pause_every: int = 0,
+    confirmed: list[int] | None = None,
+    pause_s: float = 0.05,
+) -> set[str]:
+    """``n`` flows; ``confirmed[0]`` counts those Kafka confirmed so far."""
     pub = open_publisher(kafka_url)
     ids = set()
     for i in range(start, start + n):
@@ -46,9 +55,12 @@ def _send(kafka_url: str, node: str, n: int, start: int = 0, pause_every: int = 
         ids.add(str(ev.event_id))
         pub.publish("network_data", encode(ev), key=node.encode())
         if pause_every and i % pause_every == 0:
-            pub.flush(30)
-            time.sleep(0.05)
+            if pub.flush(30) == 0 and confirmed is not None:
+                confirmed[0] = i - start + 1
+            time.sleep(pause_s)
     assert pub.flush(60) == 0
+    if confirmed is not None:
+        confirmed[0] = n
     return ids
 
 
@@ -89,17 +101,36 @@ def test_kill_9_of_the_ingestor_gives_exact_counts(kafka_server, postgres_server
     db = _schema_url(postgres_server.url)
     node = f"i{uuid.uuid4().hex[:6]}"
     proc = _ingestor(kafka_server.url, db)
+    confirmed = [0]
+    in_flight = 0
     try:
-        feeder = threading.Thread(target=_send, args=(kafka_server.url, node, 4000, 0, 200))
+        feeder = threading.Thread(
+            target=_send,
+            args=(kafka_server.url, node, 4000, 0, 500),
+            kwargs={"confirmed": confirmed, "pause_s": 0.5},
+        )
         feeder.start()
-        time.sleep(3)
-        proc.send_signal(signal.SIGKILL)
+        # kill only once events are provably in flight: confirmed by Kafka, not yet stored
+        _wait_rows(db, node, 1)
+        counting = EventStore(db).engine
+        with counting.connect() as conn:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and in_flight <= 0 and feeder.is_alive():
+                sent_so_far = confirmed[0]
+                stored = conn.execute(
+                    text("SELECT COUNT(*) FROM flows WHERE node_id = :n"), {"n": node}
+                ).scalar()
+                conn.commit()
+                in_flight = sent_so_far - int(stored or 0)
+            proc.send_signal(signal.SIGKILL)
+        counting.dispose()
         proc.wait(10)
         proc = _ingestor(kafka_server.url, db)
         feeder.join(60)
         total, distinct = _wait_rows(db, node, 4000)
     finally:
         _stop(proc)
+    assert in_flight > 0, "killed with nothing in flight"
     assert (total, distinct) == (4000, 4000)
 
 

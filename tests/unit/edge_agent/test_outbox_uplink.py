@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from contracts import decode_batch, encode
+from contracts.errors import TransportError
 from contracts.events import AnomalyEvent, NodeStatus
 from contracts.transports.memory import MemoryBroker, MemoryPublisher
 from edge_agent.outbox import Outbox, OutboxError
@@ -115,3 +118,92 @@ def test_oversized_batches_are_split_under_the_message_limit(tmp_path):
     msgs = MemoryBroker.named("big").messages("fednids/v1/pi-1/flows")
     assert all(len(m.value) <= MAX_MESSAGE_BYTES for m in msgs)
     assert sum(len(decode_batch(m.value)) for m in msgs) == 2000
+
+
+class _HoldingPublisher(MemoryPublisher):
+    """Takes messages and never confirms them, like paho while the broker is away."""
+
+    def __init__(self, broker, refuse_with=None, raise_on_publish=0):
+        super().__init__(broker)
+        self.calls = 0
+        self.held = []
+        self.refuse_with = refuse_with
+        self.raise_on_publish = raise_on_publish
+
+    def publish(self, topic, value, *, key=None, on_delivery=None, retain=False):
+        self.calls += 1
+        if self.raise_on_publish > 0:
+            self.raise_on_publish -= 1
+            raise TransportError("queue full")
+        if self.refuse_with is not None:
+            on_delivery(self.refuse_with)
+            return
+        self.held.append(on_delivery)
+
+
+def test_the_uplink_never_republishes_what_the_publisher_holds(tmp_path, monkeypatch):
+    # prepare: 64 messages handed over, none confirmed; then the clock runs an hour on
+    MemoryBroker.reset("hold")
+    ob = Outbox(tmp_path / "o.db")
+    ob.put_many(_flows(2000))
+    pub = _HoldingPublisher(MemoryBroker.named("hold"))
+    up = Uplink("pi-1", ob, pub, UplinkConfig(batch_max=10, max_inflight=16))
+    up.pump()
+    now = [time.monotonic()]
+    monkeypatch.setattr("edge_agent.uplink.time.monotonic", lambda: now[0])
+    # execute
+    for _ in range(120):
+        now[0] += 30
+        up.pump()
+    # assert: still the first 16 messages, nothing re-published, every row on disk
+    assert pub.calls == 16
+    assert len(ob) == 2000
+    for cb in pub.held:
+        cb(None)
+    up.pump()
+    assert len(ob) == 2000 - 160
+
+
+def test_refusals_probe_with_one_message_and_back_off(tmp_path, monkeypatch):
+    # prepare: a broker answering every message with "no matching subscribers"
+    from contracts.transports.mqtt import PublishNotDelivered
+
+    MemoryBroker.reset("probe")
+    ob = Outbox(tmp_path / "o.db")
+    ob.put_many(_flows(500))
+    pub = _HoldingPublisher(MemoryBroker.named("probe"), PublishNotDelivered(0x10, "No match"))
+    up = Uplink("pi-1", ob, pub, UplinkConfig(batch_max=10, max_inflight=8, retry_backoff_s=1))
+    now = [1000.0]
+    monkeypatch.setattr("edge_agent.uplink.time.monotonic", lambda: now[0])
+    # execute: one full window, then a pump every 0.5 s for 40 s
+    up.pump()
+    first = pub.calls
+    for _ in range(80):
+        now[0] += 0.5
+        up.pump()
+    # assert: one probe per round, the waits doubling (1, 2, 4, 8, 16 s), no row deleted
+    assert first == 8
+    assert pub.calls - first == 5
+    assert len(ob) == 500 and up.refused == pub.calls
+
+
+def test_a_message_the_publisher_would_not_take_is_sent_again(tmp_path):
+    MemoryBroker.reset("full")
+    ob = Outbox(tmp_path / "o.db")
+    ob.put_many(_flows(30))
+    pub = _HoldingPublisher(MemoryBroker.named("full"), raise_on_publish=1)
+    up = Uplink("pi-1", ob, pub, UplinkConfig(batch_max=10, retry_backoff_s=0.01))
+    for _ in range(100):  # a broker confirming whatever it got
+        up.pump()
+        held, pub.held = pub.held, []
+        for cb in held:
+            cb(None)
+        if len(ob) == 0:
+            break
+        time.sleep(0.02)
+    assert len(ob) == 0 and up.refused == 1
+
+
+def test_the_default_outbox_survives_power_loss(tmp_path):
+    assert Outbox(tmp_path / "o.db").synchronous() == "FULL"
+    assert Outbox(tmp_path / "p.db", durable=False).synchronous() == "NORMAL"

@@ -11,6 +11,7 @@ from contracts.deadletter import read_dead_letter
 from contracts.events import AnomalyEvent, AttackClassification, FlowRecord
 from contracts.features import FLOW_FEATURES
 from contracts.transports.memory import MemoryBroker
+from hub.errors import HubError
 from hub.services.classifier_service import EARLY, ClassifierService
 from hub.services.iforest_service import IForestService, NodeLearning
 from hub.services.runtime import ServiceRuntime
@@ -297,3 +298,28 @@ def test_classifier_runtime_dead_letters_wrong_kinds_and_keeps_going():
         and dead[0]["payload"] == b"{not json"
         and dead[0]["source_topic"] == "anomalies"
     )
+
+
+def test_classifier_takes_its_vote_columns_from_the_loaded_model():
+    # prepare: a model whose artifact records another vote order than the training default
+    class _Ordered:
+        votes = ("iforest", "rules", "lstm", "novelty")
+        seen: list[np.ndarray] = []
+
+        def predict(self, x, votes):  # type: ignore[no-untyped-def]
+            self.seen.append(votes)
+            return ["scan"] * len(votes), np.full(len(votes), 0.9), [[] for _ in votes]
+
+    model = _Ordered()
+    svc = ClassifierService(model, hold_s=5.0)
+    # execute: one rules vote
+    out = svc.handle([_f(1), _vote("rules", "f-pi-1-1")]) + svc.flush()
+    # assert: the rules vote is in the model's own "rules" column; a bad record is refused
+    assert len(out) == 1 and svc.voters == _Ordered.votes
+    assert model.seen[0].tolist() == [[0.0, 1.0, 0.0, 0.0]]
+
+    class _Bad(_Ordered):
+        votes = ("rules", "snort")
+
+    with pytest.raises(HubError, match="snort"):
+        ClassifierService(_Bad())
