@@ -28,9 +28,10 @@ install: system-deps $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-logo
 
 typecheck: $(VENV)/.installed
-	$(VENV)/bin/mypy contracts edge_agent bridge hub models fednids
+	$(VENV)/bin/mypy contracts edge_agent bridge hub models federated fednids demo provisioning
 
 unit: $(VENV)/.installed
 	$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
@@ -55,7 +56,7 @@ bench: install
 	@bash scripts/bench.sh
 
 schemas: $(VENV)/.installed
-	$(VENV)/bin/fednids contracts export-schema --out dashboard/src/api/schema
+	PYTHON=$(PY) bash scripts/gen-dashboard-types.sh
 
 servers-start: install
 	$(PY) -m tests.harness.servers start all
@@ -64,4 +65,4 @@ servers-stop:
 	$(PY) -m tests.harness.servers stop all
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache build *.egg-info

@@ -56,7 +56,8 @@ def bundle_sizes() -> dict[str, Any]:
 
 
 async def _first_frame(url: str, token: str) -> None:
-    async with websockets.connect(f"{url}/ws/events?token={token}") as ws:
+    offer = ["fednids.v1", f"bearer.{token}"]  # the token rides in Sec-WebSocket-Protocol
+    async with websockets.connect(f"{url}/ws/events", subprotocols=offer) as ws:  # type: ignore[arg-type]
         await asyncio.wait_for(ws.recv(), timeout=60)
 
 

@@ -114,8 +114,8 @@ def lstm_part(
     import torch
 
     from benchmarks import edge_replay, fl_rounds
-    from edge_agent.fl.local_data import windows_from_raw
-    from hub.fl.export import export_global
+    from federated.export import export_global
+    from federated.local_data import windows_from_raw
     from models.lstm_ae import (
         LstmConfig,
         PrivacyConfig,
@@ -164,7 +164,7 @@ def lstm_part(
             hi,
             float(np.quantile(held_err, 0.995)),
             model_dir,
-            out / "work" / "cache",
+            out / "work" / "base",  # the base model dir: its calibration windows
         )
         res = edge_replay.run(pcap, train_packets, None, model_dir)
         m = edge_replay.metrics(y[sel], res["lstm_scores"][sel], np.asarray(attacks)[sel])

@@ -51,10 +51,11 @@ async def _listen(args: argparse.Namespace) -> int:
     """The operator: a WebSocket client; latency = receipt - the event's publish time."""
     import websockets
 
-    uri = f"ws://127.0.0.1:{args.port}/ws/events?token={args.token}&topics=network_data"
+    uri = f"ws://127.0.0.1:{args.port}/ws/events?topics=network_data"
     seen: set[str] = set()
     latencies: list[tuple[float, float]] = []
-    async with websockets.connect(uri, max_queue=None) as ws:
+    offer = ["fednids.v1", f"bearer.{args.token}"]  # the token rides in Sec-WebSocket-Protocol
+    async with websockets.connect(uri, max_queue=None, subprotocols=offer) as ws:  # type: ignore[arg-type]
         last = time.monotonic()
         while len(seen) < args.total and time.monotonic() - last < 30:
             try:

@@ -35,6 +35,7 @@ from contracts.events import FlowRecord
 from edge_agent.agent import load_scorer
 from edge_agent.capture.packet import Packet, ParseStats, parse_frame
 from edge_agent.capture.pcap import PcapSource
+from edge_agent.flows import FlowConfig
 from edge_agent.flows.flow import Flow
 from edge_agent.pipeline import Pipeline
 from edge_agent.settings import AgentSettings
@@ -57,6 +58,7 @@ def run(
     baseline: bool = True,
     learn_flows: int | None = None,
     learn_hours: float | None = None,
+    l7: bool = True,
 ) -> dict:
     """Replay ``pcap`` through the agent's scorer. ``scores``: each packet's flow score;
     with ``lstm_dir``: ``lstm_errors`` (the flow's raw LSTM error), ``lstm_scores`` (over the
@@ -75,11 +77,13 @@ def run(
         baseline=baseline,
         outbox_path=work / "outbox.db",
         baseline_path=work / "baseline.json",
+        l7=l7,
         **extra,
     )
     scorer = load_scorer(settings)
     lstm = scorer.lstm
-    pipe = Pipeline("bench", [scorer])
+    flow_config = FlowConfig(l7=l7, community_id_seed=settings.community_id_seed if l7 else None)
+    pipe = Pipeline("bench", [scorer], flow_config)
     n_flows = [0]  # flows are numbered through Flow.tag
     flow_score: list[float] = []
     flow_lstm: list[float] = []  # the LSTM's raw error of each flow
@@ -207,10 +211,21 @@ def main() -> int:
     ap.add_argument("--learn-hours", type=float, help="the agent's learning period (hours)")
     ap.add_argument("--json", type=Path, required=True)
     ap.add_argument("--all-cores", action="store_true", help="do not pin to one core")
+    ap.add_argument(
+        "--no-l7",
+        action="store_true",
+        help="no L7 metadata (DNS/TLS/JA4/HTTP/SSH) and no community-id on flows (both runs)",
+    )
+    ap.add_argument(
+        "--l7-compare",
+        action="store_true",
+        help="replay once more with L7 metadata and community-id off: l7_off_packets_per_second",
+    )
     args = ap.parse_args()
     if not args.all_cores and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-    rules_only = run(args.pcap, args.train_packets, args.rules, None, baseline=False)
+    l7 = not args.no_l7
+    rules_only = run(args.pcap, args.train_packets, args.rules, None, baseline=False, l7=l7)
     res = run(
         args.pcap,
         args.train_packets,
@@ -219,6 +234,21 @@ def main() -> int:
         True,
         args.learn_flows,
         args.learn_hours,
+        l7=l7,
+    )
+    l7_off = (
+        run(
+            args.pcap,
+            args.train_packets,
+            args.rules,
+            args.lstm,
+            True,
+            args.learn_flows,
+            args.learn_hours,
+            l7=False,
+        )
+        if args.l7_compare and l7
+        else None
     )
     # peak of the replays themselves (the metrics below import scikit-learn, which the agent never does)
     peak_rss_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
@@ -235,6 +265,15 @@ def main() -> int:
         "packets_per_second": pps,
         "rules_only_packets_per_second": rules_pps,
         "speed_vs_rules_only": round(pps / max(rules_pps, 1), 3),
+        "l7_metadata_and_community_id": l7,
+        **(
+            {
+                "l7_off_packets_per_second": round(n / l7_off["seconds"]),
+                "speed_vs_l7_off": round(pps / max(round(n / l7_off["seconds"]), 1), 3),
+            }
+            if l7_off is not None
+            else {}
+        ),
         "peak_rss_mb": peak_rss_mb,
         "train_packets": args.train_packets,
         "baseline": res["baseline"],

@@ -39,6 +39,8 @@ from edge_agent.flows.flow import Flow
 from edge_agent.pipeline import Pipeline
 
 NODES = 3
+CALIBRATION_SPEC = "sim:benign?seed=901&hosts=12&duration=120&net=10.250.0"
+"""The base model's int8 calibration windows: the project's own simulated benign traffic."""
 
 
 def training_flows(pcap: Path, train_packets: int) -> list[FlowRecord]:
@@ -83,14 +85,31 @@ def split_nodes(flows: list[FlowRecord], out: Path) -> list[Path]:
     return paths
 
 
+def calibration_windows(lo: np.ndarray, hi: np.ndarray, window: int) -> np.ndarray:
+    """Windows of :data:`CALIBRATION_SPEC` in this scaler (the base model ships them)."""
+    from federated.client_app import EDGE_READERS
+    from federated.local_data import load_windows
+
+    train, held = load_windows(CALIBRATION_SPEC, lo, hi, window, readers=EDGE_READERS)
+    return np.concatenate([train, held])
+
+
 def base_model(flows: list[FlowRecord], out: Path, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """A base model dir (no model: its scaler, window and int8 calibration windows)."""
     from contracts.scaling import Scaler
+    from models.export_tflite import calibration_bytes, calibration_entry
 
     scaler = Scaler.fit(np.asarray([f.features for f in flows], dtype=np.float32))
     out.mkdir(parents=True, exist_ok=True)
-    (out / "metadata.json").write_text(
-        json.dumps({"version": 1, "window": window, "scaler": scaler.to_json()})
-    )
+    npy = calibration_bytes(calibration_windows(scaler.lo, scaler.hi, window))
+    (out / "calibration.npy").write_bytes(npy)
+    meta = {
+        "version": 1,
+        "window": window,
+        "scaler": scaler.to_json(),
+        "calibration": calibration_entry(npy, CALIBRATION_SPEC),
+    }
+    (out / "metadata.json").write_text(json.dumps(meta))
     return scaler.lo, scaler.hi
 
 
@@ -139,7 +158,9 @@ def federated(
     try:
         dep.start_superlink()
         for i, data in enumerate(node_data):
-            dep.start_supernode(f"node{i + 1}", f"npz:{data}")
+            # a node's policy requires DP unless it is provisioned without (the inf run)
+            policy = {"dp-required": False} if eps == "inf" else {}
+            dep.start_supernode(f"node{i + 1}", f"npz:{data}", policy)
         summary_path = run_dir / "summary.json"
         dep.run(
             {
@@ -178,8 +199,9 @@ def federated(
 def central(
     args: argparse.Namespace, work: Path, node_data: list[Path], lo, hi, seed: int = 0
 ) -> dict:  # type: ignore[no-untyped-def]
-    from edge_agent.fl.local_data import load_windows
-    from hub.fl.export import export_global
+    from federated.config import RoundConfig
+    from federated.export import export_global
+    from federated.local_data import load_windows
     from models.lstm_ae import (
         LstmConfig,
         build_model,
@@ -200,7 +222,7 @@ def central(
         hidden=args.hidden,
         epochs=args.rounds * args.local_epochs,
         batch_size=64,
-        lr=0.02,  # the federation's default (hub/fl/app/pyproject.toml)
+        lr=RoundConfig().lr,  # the federation's default
         seed=seed,
     )
     model = build_model(cfg)
@@ -221,7 +243,7 @@ def central(
         hi,
         threshold,
         out,
-        work / "cache",
+        work / "base",
         extra={"thresholds_by_node": own},
     )
     return {"train_windows": len(train), **score(out, args.pcap, args.labels, args.train_packets)}

@@ -42,6 +42,7 @@ from contracts.events import AnomalyEvent, FlowRecord
 from contracts.features import FLOW_FEATURES
 from contracts.transports import open_publisher, open_subscriber, parse_url
 from contracts.transports.kafka import ensure_topics
+from models.paths import artifact_dir
 
 NF = len(FLOW_FEATURES)
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,7 +64,7 @@ def _normal_point(seed: int = 0) -> np.ndarray:
     background flows are mostly not flagged, as on real benign traffic."""
     from models.iforest import IForestModel
 
-    m = IForestModel.load(ROOT / "models" / "artifacts" / "iforest")
+    m = IForestModel.load(artifact_dir("iforest"))
     rng = np.random.default_rng(seed)
     z = rng.uniform(0, 8, (5000, NF))
     s = m.score(np.expm1(z))
@@ -102,7 +103,7 @@ def _attack_pool(n: int = 600) -> list[tuple[np.ndarray, list[str]]]:
     """Attack flows of the edge simulator (SYN/UDP floods, scans, brute force, botnet...)
     with the edge detectors' real votes on them: features + the detectors that voted."""
     from models.classifier import VOTES
-    from models.dataset import labelled_flows
+    from models.training.dataset import labelled_flows
 
     x, votes, families = labelled_flows(range(900, 902), per_family=n // 5, duration=300.0)
     rows = [i for i, fam in enumerate(families) if fam != "benign"]
@@ -131,7 +132,7 @@ def _vote(f: FlowRecord, detector: str = "lstm") -> AnomalyEvent:
 
 
 def _classifier_dir(tmp: Path) -> tuple[Path, str]:
-    shipped = ROOT / "models" / "artifacts" / "classifier"
+    shipped = artifact_dir("classifier")
     try:
         from models.classifier import ThreatClassifier
 

@@ -50,6 +50,7 @@ from contracts.transports import parse_url
 from contracts.transports.kafka import ensure_topics
 from hub.storage import EventStore
 from models.eval.incidents import GroundTruth, GroundTruthError, score_incidents
+from models.paths import artifact_dir
 
 REPO = Path(__file__).resolve().parents[1]
 SERVICES = ("anomaly-iforest", "threat-classifier", "gnn-predictor", "alerting")
@@ -256,7 +257,7 @@ def main() -> int:
     ap.add_argument("--slack", type=float, default=60.0, help="capture seconds of time slack")
     ap.add_argument(
         "--model-dir",
-        default=str(REPO / "models" / "artifacts" / "lstm-ae"),
+        default=str(artifact_dir("lstm-ae")),
         help="the agent's LSTM (the shipped one by default; 'none': rules and baseline only)",
     )
     ap.add_argument(

@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from hub.services.gnn import HostGraph, Predictor, load_predictor
-from hub.services.gnn_train import TARGET, Snapshot, at_k, evaluate, snapshots
-from hub.services.propagation_sim import KINDS, simulate
 from hub.services.settings import ServicesSettings
+from models.gnn.model import HostGraph, Predictor, load_predictor
+from models.gnn.propagation_sim import KINDS, simulate
+from models.gnn.train import TARGET, Snapshot, at_k, evaluate, snapshots
 
 
 def attacked_by_scores(g: HostGraph) -> np.ndarray:

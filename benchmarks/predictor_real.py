@@ -12,7 +12,7 @@ labels: a prediction (target host, capture time t, horizon H) is a *hit* if the 
 source or destination of a label-1 packet of an attack that its path's hosts take part in,
 in (t, t + H]; a *new hit* if the target had not taken part in that attack before t.
 
-The baseline is the degree/neighbour heuristic (``hub.services.gnn.heuristic_scores``) asked
+The baseline is the degree/neighbour heuristic (``models.gnn.model.heuristic_scores``) asked
 for the same number of hosts on the same graph at the same times (the service's own graph,
 ``GnnService.last_graph``, at each of its prediction rounds), scored the same way. Both are
 also reported as precision at k (top k of each, whatever the probabilities) on the rounds
@@ -45,12 +45,11 @@ from edge_agent.agent import Agent
 from edge_agent.capture.packet import ParseStats, parse_frame
 from edge_agent.capture.pcap import PcapSource
 from edge_agent.settings import AgentSettings
-from hub.services.gnn import HostGraph, candidates, heuristic_scores, load_predictor
 from hub.services.gnn_service import GnnService
 from hub.services.runtime import ServiceRuntime
 from hub.services.settings import ServicesSettings
+from models.gnn.model import HostGraph, candidates, heuristic_scores, load_predictor
 
-REPO = Path(__file__).resolve().parents[1]
 CHUNK = 2000  # at most this many events from the agent between two rounds of the hub
 STEP_S = 5.0  # capture seconds between two rounds of the hub services
 
@@ -406,7 +405,7 @@ def main() -> int:
         "pcap": str(args.pcap),
         "labels": str(args.labels),
         "model": str(args.model),
-        "model_trained_on": load_predictor(args.model).meta.get("train_data", "simulator"),
+        "model_trained_on": load_predictor(args.model).meta.get("training_data", "simulator"),
         "horizon_s": args.horizon,
         "min_p": gnn.min_p,
         "top_k": gnn.top_k,

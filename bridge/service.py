@@ -21,7 +21,14 @@ from bridge.metrics import BridgeMetrics
 from contracts.codec import decode_batch, encode
 from contracts.deadletter import dead_letter
 from contracts.errors import ValidationFailed
-from contracts.events import AnomalyEvent, EventBase, FLEvent, FlowRecord, NodeStatus
+from contracts.events import (
+    AnomalyEvent,
+    AssetRecord,
+    EventBase,
+    FLEvent,
+    FlowRecord,
+    NodeStatus,
+)
 from contracts.topics import (
     MQTT_MODEL_TOPIC,
     KafkaTopic,
@@ -38,6 +45,7 @@ KIND_TYPES: dict[MqttKind, type[EventBase]] = {
     MqttKind.ANOMALIES: AnomalyEvent,
     MqttKind.STATUS: NodeStatus,
     MqttKind.FL: FLEvent,
+    MqttKind.ASSETS: AssetRecord,
 }
 
 

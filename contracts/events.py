@@ -23,7 +23,9 @@ from pydantic import (
     model_validator,
 )
 
+from contracts.attack import MAX_TECHNIQUES, TECHNIQUE_PATTERN
 from contracts.features import FLOW_FEATURES
+from contracts.flowmeta import CommunityId, DnsMeta, HttpMeta, SshMeta, TlsMeta
 from contracts.topics import NODE_ID_PATTERN
 
 SCHEMA_VERSION: Literal[1] = 1
@@ -52,6 +54,9 @@ _NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
 NodeId = Annotated[str, StringConstraints(pattern=NODE_ID_PATTERN)]
 HostAddr = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_NO_CONTROL)]
 ShortText = Annotated[str, StringConstraints(max_length=200, pattern=_NO_CONTROL)]
+TechniqueId = Annotated[str, StringConstraints(max_length=9, pattern=TECHNIQUE_PATTERN)]
+"""A MITRE ATT&CK technique id (``T1046``, ``T1498.002``): :mod:`contracts.attack`."""
+Techniques = Annotated[list[TechniqueId], Field(max_length=MAX_TECHNIQUES)]
 EpochS = Annotated[float, Field(ge=0, le=MAX_EPOCH)]
 Bounded = Annotated[float, Field(ge=-1e12, le=1e12)]
 Port = Annotated[int, Field(ge=0, le=65535)]
@@ -61,8 +66,9 @@ AttackFamily = Literal["benign", "dos", "scan", "bruteforce", "botnet", "web", "
 ATTACK_FAMILIES: tuple[str, ...] = get_args(AttackFamily)
 SEVERITIES: tuple[str, ...] = get_args(Severity)
 EvidenceValue = float | int | str | bool | None
-Detector = Literal["lstm", "rules", "novelty", "iforest"]
-"""Edge: lstm (TFLite autoencoder), rules, novelty (per-flow benign range); hub: iforest."""
+Detector = Literal["lstm", "rules", "novelty", "iforest", "ioc"]
+"""Edge: lstm (TFLite autoencoder), rules, novelty (per-flow benign range), ioc (a signed
+threat-intel indicator matched, :mod:`contracts.indicators`); hub: iforest."""
 DETECTORS: tuple[str, ...] = get_args(Detector)
 """Every detector name, in one place: import this, never copy the list."""
 
@@ -106,6 +112,12 @@ class FlowRecord(EventBase):
     ]
     label: Annotated[str, StringConstraints(max_length=64)] | None = None
     """Ground truth, only from the simulator or a labelled replay; never used by detectors."""
+    community_id: CommunityId | None = None
+    """Community ID v1 of the 5-tuple (the key Zeek, Suricata and Security Onion share)."""
+    dns: DnsMeta | None = None
+    tls: TlsMeta | None = None
+    http: HttpMeta | None = None
+    ssh: SshMeta | None = None
 
     @model_validator(mode="after")
     def _check_times(self) -> FlowRecord:
@@ -138,6 +150,8 @@ class AnomalyEvent(EventBase):
     threshold: Bounded
     severity: Severity = "medium"
     flow_id: Annotated[str, StringConstraints(max_length=64)] | None = None
+    community_id: CommunityId | None = None
+    """The Community ID of the flow the verdict is about (None for host-level verdicts)."""
     src_ip: HostAddr | None = None
     dst_ip: HostAddr | None = None
     dst_port: Port | None = None
@@ -150,6 +164,8 @@ class AnomalyEvent(EventBase):
     evidence: Annotated[dict[str, EvidenceValue], Field(max_length=64)] = Field(
         default_factory=dict
     )
+    techniques: Techniques = Field(default_factory=list)
+    """MITRE ATT&CK technique ids of the rule that fired (empty for unsupervised detectors)."""
 
 
 class FeatureContribution(BaseModel):
@@ -220,6 +236,8 @@ class AlertEvent(EventBase):
     rule_ids: Annotated[list[ShortText], Field(max_length=16)] = Field(default_factory=list)
     nodes: Annotated[list[NodeId], Field(max_length=16)] = Field(default_factory=list)
     """Sensors that reported the evidence."""
+    techniques: Techniques = Field(default_factory=list)
+    """MITRE ATT&CK technique ids: its rules' own, then its family's (:mod:`contracts.attack`)."""
     evidence: Annotated[dict[str, EvidenceValue], Field(max_length=32)] = Field(
         default_factory=dict
     )
@@ -227,6 +245,9 @@ class AlertEvent(EventBase):
     """Event (capture) time of the first detection in the incident, epoch seconds: for a
     replay, the capture's clock, so time-to-alert is measured in capture time."""
     event_last_ts: EpochS | None = None
+    suppressed_by: uuid.UUID | None = None
+    """The id of the active suppression this incident matched (the hub marks it; it stays
+    stored and listed behind a filter, and outputs skip it by default): never dropped."""
 
 
 class FLEvent(EventBase):
@@ -295,6 +316,75 @@ class ModelAnnouncement(EventBase):
         ).encode()
 
 
+MAC_PATTERN = r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$"
+MacAddr = Annotated[str, StringConstraints(pattern=MAC_PATTERN)]
+"""A MAC address, lower case with colons (``b8:27:eb:12:34:56``)."""
+AssetName = Annotated[str, StringConstraints(min_length=1, max_length=253, pattern=_NO_CONTROL)]
+MAX_ASSET_IPS = 16
+MAX_ASSET_NAMES = 16
+MAX_ASSET_SERVICES = 32
+MAX_DHCP_PRL = 64
+AssetChange = Literal["new", "ip", "name", "service", "dhcp", "vendor"]
+
+
+class AssetService(BaseModel):
+    """A service a device offered: a TCP port it answered a SYN with a SYN-ACK on, or a UDP
+    port it replied from."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    proto: Literal["tcp", "udp"]
+    port: Port
+
+
+class AssetRecord(EventBase):
+    """What a sensor passively learned about one device (``edge_agent.inventory``): the
+    ``assets`` topic, published when something changed. Keyed by ``mac`` (a device on the
+    sensor's segment) or, with no MAC (routed / L3-only captures), by ``ip``. Lists hold what
+    the sensor knows now (bounded: the newest are kept); the hub merges them."""
+
+    kind: Literal["asset"] = "asset"
+    mac: MacAddr | None = None
+    ip: HostAddr | None = None
+    """The key of an asset without a MAC; None when ``mac`` is set."""
+    vendor: ShortText | None = None
+    """The IEEE OUI registry's organisation for the MAC (None: unknown or a random MAC)."""
+    ips: Annotated[list[HostAddr], Field(max_length=MAX_ASSET_IPS)] = Field(default_factory=list)
+    hostname: AssetName | None = None
+    """DHCP option 12 (host name)."""
+    vendor_class: ShortText | None = None
+    """DHCP option 60 (vendor class identifier, ``MSFT 5.0``, ``android-dhcp-14``)."""
+    dhcp_prl: Annotated[
+        list[Annotated[int, Field(ge=0, le=255)]], Field(max_length=MAX_DHCP_PRL)
+    ] = Field(default_factory=list)
+    """DHCP option 55 (parameter request list), in the client's order: an OS fingerprint."""
+    mdns_names: Annotated[list[AssetName], Field(max_length=MAX_ASSET_NAMES)] = Field(
+        default_factory=list
+    )
+    """Names the device announced over mDNS (A/AAAA owner, PTR target, SRV instance names)."""
+    ssdp_server: ShortText | None = None
+    """The SSDP ``SERVER`` header (UPnP devices: ``Linux/5.4 UPnP/1.0 MiniUPnPd/2.2``)."""
+    ssdp_usn: Annotated[list[ShortText], Field(max_length=MAX_ASSET_NAMES)] = Field(
+        default_factory=list
+    )
+    services: Annotated[list[AssetService], Field(max_length=MAX_ASSET_SERVICES)] = Field(
+        default_factory=list
+    )
+    first_seen: EpochS
+    last_seen: EpochS
+    """Capture time (epoch seconds) of the first and the latest packet seen of the device."""
+    changes: Annotated[list[AssetChange], Field(max_length=6)] = Field(default_factory=list)
+    """What changed since the sensor last published the asset (``new`` the first time)."""
+
+    @model_validator(mode="after")
+    def _check_key(self) -> AssetRecord:
+        if (self.mac is None) == (self.ip is None):
+            raise ValueError("an asset is keyed by exactly one of mac and ip")
+        if self.last_seen < self.first_seen:
+            raise ValueError("last_seen is before first_seen")
+        return self
+
+
 Event = Annotated[
     FlowRecord
     | AnomalyEvent
@@ -303,7 +393,8 @@ Event = Annotated[
     | AlertEvent
     | FLEvent
     | NodeStatus
-    | ModelAnnouncement,
+    | ModelAnnouncement
+    | AssetRecord,
     Field(discriminator="kind"),
 ]
 
@@ -316,6 +407,7 @@ EVENT_TYPES: dict[str, type[EventBase]] = {
     "fl": FLEvent,
     "status": NodeStatus,
     "model": ModelAnnouncement,
+    "asset": AssetRecord,
 }
 
 

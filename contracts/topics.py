@@ -14,6 +14,8 @@ class KafkaTopic(StrEnum):
     ALERTS = "alerts"
     FL_EVENTS = "fl_events"
     NODE_STATUS = "node_status"
+    ASSETS = "assets"
+    """Passive device inventory: what each sensor learned about the devices it sees."""
     MODELS = "models"
     DEAD_LETTER = "dead_letter"
 
@@ -25,13 +27,28 @@ class MqttKind(StrEnum):
     ANOMALIES = "anomalies"
     STATUS = "status"
     FL = "fl"
+    ASSETS = "assets"
 
 
 MQTT_PREFIX = "fednids/v1"
 MQTT_MODEL_TOPIC = f"{MQTT_PREFIX}/model/current"
 """Retained model announcement that every agent reads (and may not write)."""
+MQTT_INTEL_TOPIC = f"{MQTT_PREFIX}/intel/manifest/current"
+"""Retained signed manifest of the threat-intel indicator bundle (``contracts.indicator_wire``)
+that every agent reads (and may not write); its parts are retained on :func:`mqtt_intel_part`.
+Five levels, like the parts: never matched by the bridge's ``fednids/v1/+/+`` agent filter."""
+MQTT_INTEL_PARTS = f"{MQTT_PREFIX}/intel/part/+"
+"""The subscription filter of every part of the indicator bundle."""
+
+
+def mqtt_intel_part(index: int) -> str:
+    """The retained topic of part ``index`` of the indicator bundle (the manifest lists them)."""
+    return f"{MQTT_PREFIX}/intel/part/{int(index)}"
+
 
 NODE_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+FLEET_ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
+"""A fleet id (signed into model announcements, ``contracts.signing``)."""
 _NODE_ID_RE = re.compile(NODE_ID_PATTERN)
 
 _KIND_TO_KAFKA: dict[MqttKind, KafkaTopic] = {
@@ -39,6 +56,7 @@ _KIND_TO_KAFKA: dict[MqttKind, KafkaTopic] = {
     MqttKind.ANOMALIES: KafkaTopic.ANOMALIES,
     MqttKind.STATUS: KafkaTopic.NODE_STATUS,
     MqttKind.FL: KafkaTopic.FL_EVENTS,
+    MqttKind.ASSETS: KafkaTopic.ASSETS,
 }
 
 
@@ -84,9 +102,35 @@ _EVENT_KIND_TO_KAFKA: dict[str, KafkaTopic] = {
     "fl": KafkaTopic.FL_EVENTS,
     "status": KafkaTopic.NODE_STATUS,
     "model": KafkaTopic.MODELS,
+    "asset": KafkaTopic.ASSETS,
 }
 
 
 def topic_for_event_kind(kind: str) -> KafkaTopic:
     """The Kafka topic an event of this ``kind`` lives on."""
     return _EVENT_KIND_TO_KAFKA[kind]
+
+
+MQTT_EVIDENCE_REPLIES = f"{MQTT_PREFIX}/+/evidence/reply"
+"""The hub's subscription to every node's packet-evidence answers (five levels: never matched
+by the bridge's ``fednids/v1/+/+`` agent filter, so raw packets never reach Kafka)."""
+
+
+def mqtt_evidence_request_topic(node_id: str) -> str:
+    """``fednids/v1/{node}/cmd/evidence``: the hub writes, only that node reads."""
+    return mqtt_topic(node_id, MqttKind.STATUS).rsplit("/", 1)[0] + "/cmd/evidence"
+
+
+def mqtt_evidence_reply_topic(node_id: str) -> str:
+    """``fednids/v1/{node}/evidence/reply``: only that node writes, the hub reads."""
+    return mqtt_topic(node_id, MqttKind.STATUS).rsplit("/", 1)[0] + "/evidence/reply"
+
+
+def parse_evidence_reply_topic(topic: str) -> str:
+    """``fednids/v1/{node}/evidence/reply`` -> ``node``; ``ValueError`` for anything else."""
+    parts = topic.split("/")
+    if len(parts) != 5 or "/".join(parts[:2]) != MQTT_PREFIX or parts[3:] != ["evidence", "reply"]:
+        raise ValueError(f"not an evidence reply topic: {topic!r}")
+    if not _NODE_ID_RE.match(parts[2]):
+        raise ValueError(f"invalid node id in topic: {topic!r}")
+    return parts[2]

@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # One image for every hub process: bridge, ingestor, analytics services, API, migrations and
-# the Flower SuperLink (whose ServerApp is hub.fl.server_app from this same install).
+# the Flower SuperLink (whose ServerApp is federated.server_app from this same install).
 # Build from the repository root:  docker build -f docker/hub.Dockerfile -t fednids-hub .
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
@@ -19,9 +19,8 @@ COPY hub/ hub/
 COPY models/ models/
 COPY fednids/ fednids/
 RUN python -m venv /opt/fednids/venv \
- && /opt/fednids/venv/bin/pip install -c requirements/lock.txt ".[hub]" \
- && mkdir -p /opt/fednids/artifacts \
- && cp -r hub/services/artifacts/. /opt/fednids/artifacts/
+ && /opt/fednids/venv/bin/pip install -c requirements/lock.txt ".[hub]"
+# the shipped models (models/artifacts/*) are package data: the settings find them in the install
 
 FROM ${PYTHON_IMAGE}
 RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/fednids \
@@ -31,8 +30,7 @@ RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/fed
 COPY --from=build /opt/fednids /opt/fednids
 ENV PATH=/opt/fednids/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
-    FLWR_TELEMETRY_ENABLED=0 \
-    FEDNIDS_SERVICES_GNN_MODEL=/opt/fednids/artifacts/gnn
+    FLWR_TELEMETRY_ENABLED=0
 USER fednids
 WORKDIR /var/lib/fednids
 CMD ["fednids", "--help"]

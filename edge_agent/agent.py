@@ -9,8 +9,21 @@ from pathlib import Path
 from typing import Any
 
 from contracts.codec import encode
-from contracts.events import AnomalyEvent, EventBase, FLEvent, FlowRecord, NodeStatus
-from contracts.topics import MQTT_MODEL_TOPIC, MqttKind, mqtt_topic
+from contracts.events import (
+    AnomalyEvent,
+    AssetRecord,
+    EventBase,
+    FLEvent,
+    FlowRecord,
+    NodeStatus,
+)
+from contracts.topics import (
+    MQTT_INTEL_PARTS,
+    MQTT_INTEL_TOPIC,
+    MQTT_MODEL_TOPIC,
+    MqttKind,
+    mqtt_topic,
+)
 from contracts.transports import TransportOptions, open_publisher, open_subscriber
 from contracts.transports.base import Publisher
 from contracts.version import __version__
@@ -18,8 +31,14 @@ from edge_agent.capture import PacketSource, open_source
 from edge_agent.detectors.arp import ArpMonitor
 from edge_agent.detectors.base import Detector
 from edge_agent.detectors.baseline import Baseline, BaselineConfig
+from edge_agent.detectors.ioc import IocDetector
 from edge_agent.detectors.scorer import EdgeScorer
-from edge_agent.fl.flow_store import FlowStore
+from edge_agent.evidence import FrameRing
+from edge_agent.evidence.responder import EvidenceResponder
+from edge_agent.flows import FlowConfig
+from edge_agent.flows.store import FlowStore
+from edge_agent.inventory import AssetTracker
+from edge_agent.ioc_update import IocUpdater
 from edge_agent.model_update import ModelUpdater
 from edge_agent.outbox import Outbox
 from edge_agent.pipeline import Pipeline
@@ -31,7 +50,13 @@ log = logging.getLogger(__name__)
 AGENT_VERSION = __version__
 FLAGGED_MEMORY_S = 600.0
 """A host a detector flagged keeps its flows out of the training store this long."""
-_KIND = {FlowRecord: "flows", AnomalyEvent: "anomalies", NodeStatus: "status", FLEvent: "fl"}
+_KIND = {
+    FlowRecord: "flows",
+    AnomalyEvent: "anomalies",
+    NodeStatus: "status",
+    FLEvent: "fl",
+    AssetRecord: "assets",
+}
 
 
 def load_scorer(settings: AgentSettings) -> EdgeScorer:
@@ -62,7 +87,8 @@ def load_scorer(settings: AgentSettings) -> EdgeScorer:
 
 
 def load_detectors(settings: AgentSettings) -> list[Detector]:
-    return [load_scorer(settings)]
+    """The scorer, and the threat-intel matcher (empty until a signed bundle arrives)."""
+    return [load_scorer(settings), *([IocDetector()] if settings.ioc else [])]
 
 
 def mqtt_options(settings: AgentSettings) -> TransportOptions:
@@ -94,7 +120,10 @@ class Agent:
         self.node_id = settings.node_id
         self.source = source or open_source(settings.source)
         self.pipeline = Pipeline(
-            self.node_id, detectors if detectors is not None else load_detectors(settings)
+            self.node_id,
+            detectors if detectors is not None else load_detectors(settings),
+            FlowConfig(l7=settings.l7, community_id_seed=settings.community_id_seed),
+            inventory=AssetTracker(self.node_id) if settings.inventory else None,
         )
         self.outbox = Outbox(
             settings.outbox_path, settings.outbox_max_rows, settings.outbox_durable
@@ -112,6 +141,10 @@ class Agent:
         versions = (getattr(d, "version", None) for d in self.pipeline.detectors)
         self.model_version: str | None = next((str(v) for v in versions if v), None)
         self.updater = self._model_updater()
+        self.ioc: IocDetector | None = next(
+            (d for d in self.pipeline.detectors if isinstance(d, IocDetector)), None
+        )
+        self.ioc_updater = self._ioc_updater()
         self.flow_store: FlowStore | None = None
         if settings.flow_store_path is not None:
             self.flow_store = FlowStore(settings.flow_store_path)
@@ -120,6 +153,11 @@ class Agent:
         self.started = time.monotonic()
         self._buffer: list[tuple[str, bytes]] = []
         self._pps = 0.0
+        self.evidence = FrameRing.megabytes(settings.evidence_mb)
+        """Recent raw frames for the hub's evidence requests (None: evidence off)."""
+        self.responder = EvidenceResponder(
+            self.node_id, self.evidence, self.publisher, settings.evidence_per_minute
+        )
 
     def _model_updater(self) -> ModelUpdater | None:
         s = self.settings
@@ -143,6 +181,7 @@ class Agent:
             load_public_keys(list(s.model_public_keys)),
             swappable,  # type: ignore[arg-type]
             on_installed=installed,
+            fleet_id=s.fleet_id,
         )
 
     def _start_model_updates(self, stop: threading.Event) -> threading.Thread | None:
@@ -173,6 +212,80 @@ class Agent:
                 sub.close()
 
         t = threading.Thread(target=loop, name="model-updates", daemon=True)
+        t.start()
+        return t
+
+    def _ioc_updater(self) -> IocUpdater | None:
+        s = self.settings
+        if self.ioc is None or not s.model_public_keys:
+            return None
+        from contracts.signing import load_public_keys
+
+        return IocUpdater(
+            s.ioc_dir(), load_public_keys(list(s.model_public_keys)), self.ioc, fleet_id=s.fleet_id
+        )
+
+    def _start_ioc_updates(self, stop: threading.Event) -> threading.Thread | None:
+        """The indicator bundle kept on disk, then the retained topics (own, unshared session)."""
+        if self.ioc_updater is None:
+            return None
+        opts = mqtt_options(self.settings)
+        in_process = self.settings.mqtt_url.startswith("memory://")
+        name = f"agent-{self.node_id}-intel"
+        updater = self.ioc_updater
+
+        def loop() -> None:
+            updater.load_installed()
+            sub = open_subscriber(
+                self.settings.mqtt_url,
+                [MQTT_INTEL_TOPIC, MQTT_INTEL_PARTS],
+                group=name if in_process else "",
+                options=TransportOptions(
+                    client_id=name,
+                    ca_file=opts.ca_file,
+                    cert_file=opts.cert_file,
+                    key_file=opts.key_file,
+                    username=opts.username,
+                    password=opts.password,
+                ),
+            )
+            try:
+                updater.run(sub, stop)
+            finally:
+                sub.close()
+
+        t = threading.Thread(target=loop, name="ioc-updates", daemon=True)
+        t.start()
+        return t
+
+    def _start_evidence(self, stop: threading.Event) -> threading.Thread:
+        """Answer the hub's evidence requests (own persistent session, this node's topic only;
+        a node with evidence off answers ``refused``)."""
+        opts = mqtt_options(self.settings)
+        in_process = self.settings.mqtt_url.startswith("memory://")
+        name = f"agent-{self.node_id}-evidence"
+        responder = self.responder
+
+        def loop() -> None:
+            sub = open_subscriber(
+                self.settings.mqtt_url,
+                [responder.request_topic],
+                group=name if in_process else "",
+                options=TransportOptions(
+                    client_id=name,
+                    ca_file=opts.ca_file,
+                    cert_file=opts.cert_file,
+                    key_file=opts.key_file,
+                    username=opts.username,
+                    password=opts.password,
+                ),
+            )
+            try:
+                responder.run(sub, stop)
+            finally:
+                sub.close()
+
+        t = threading.Thread(target=loop, name="evidence", daemon=True)
         t.start()
         return t
 
@@ -209,6 +322,9 @@ class Agent:
         drops["evicted_flows"] = c.get("ended_evicted", 0)
         if self.updater is not None:
             drops.update(self.updater.drops())
+        if self.ioc_updater is not None:
+            drops.update(self.ioc_updater.drops())
+        drops.update(self.responder.drops())
         return NodeStatus(
             node_id=self.node_id,
             online=online,
@@ -238,6 +354,9 @@ class Agent:
         self.uplink.start()
         updates_stop = threading.Event()
         updates = self._start_model_updates(updates_stop)
+        ioc_updates = self._start_ioc_updates(updates_stop)
+        evidence = self._start_evidence(updates_stop)
+        ring, source = self.evidence, self.source
         self._stage([self.status(reason="startup")])
         self._flush()
         next_flush = next_beat = time.monotonic()
@@ -251,6 +370,8 @@ class Agent:
                     self._stage(self.pipeline.tick(time.time()))
                 else:
                     packets += 1
+                    if ring is not None:
+                        ring.add_packet(pkt, getattr(source, "linktype", 1))
                     self._stage(self.pipeline.feed(pkt))
                 if now >= next_flush:
                     self._flush()
@@ -275,6 +396,9 @@ class Agent:
             updates_stop.set()
             if updates is not None:
                 updates.join(5)
+            if ioc_updates is not None:
+                ioc_updates.join(5)
+            evidence.join(5)
             self._stage([self.status(online=False, reason="shutdown")])
             self._flush()
             drained = self.uplink.drain(drain_timeout)

@@ -10,11 +10,12 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from contracts.events import AnomalyEvent, EventBase, FlowRecord
-from edge_agent.capture.packet import ArpPacket, Packet, ParseStats
+from edge_agent.capture.packet import UDP, ArpPacket, Packet, ParseStats
 from edge_agent.detectors.arp import ArpMonitor
 from edge_agent.detectors.base import Detector
 from edge_agent.flows import FlowConfig, FlowTable, to_record
 from edge_agent.flows.flow import Flow
+from edge_agent.inventory import AssetTracker, wants
 
 TICK_S = 1.0
 
@@ -37,6 +38,7 @@ class Pipeline:
         config: FlowConfig | None = None,
         parse_stats: ParseStats | None = None,
         arp: ArpDetector | None = None,
+        inventory: AssetTracker | None = None,
     ) -> None:
         self.node_id = node_id
         own = (getattr(d, "arp_path", None) for d in detectors)  # the scorer's own ARP path
@@ -45,6 +47,8 @@ class Pipeline:
         )
         """Sees every ARP packet (default: the scorer's ARP monitor, else a default one)."""
         self.arp_packets = 0
+        self.inventory = inventory
+        """The passive device inventory (:mod:`edge_agent.inventory`); None: off."""
         self._arp_now = 0.0
         self.parse_stats = parse_stats
         """The source's skip counters (``source.stats``), reported as ``malformed_<reason>``."""
@@ -65,7 +69,11 @@ class Pipeline:
             self.arp_packets += 1
             self._arp_now = max(self._arp_now, pkt.ts)
             out = list(self._count(self.arp.on_arp(pkt)))
+            if self.inventory is not None:
+                self.inventory.on_arp(pkt)
         else:
+            if pkt.proto == UDP and self.inventory is not None and wants(pkt):
+                self.inventory.on_packet(pkt)
             ended = self.table.add(pkt)
             out = self._emit(ended) if ended else []
         if pkt.ts >= self._next_tick:
@@ -80,6 +88,8 @@ class Pipeline:
         for det in self.detectors:
             out.extend(self._count(det.on_tick(now)))
         out.extend(self._count(self.arp.on_tick(now)))
+        if self.inventory is not None:
+            out.extend(self.inventory.on_tick(now))
         return out
 
     def close(self) -> list[EventBase]:
@@ -88,6 +98,8 @@ class Pipeline:
         for det in self.detectors:
             out.extend(self._count(det.on_tick(self.table.now)))
         out.extend(self._count(self.arp.on_tick(max(self.table.now, self._arp_now))))
+        if self.inventory is not None:
+            out.extend(self.inventory.flush(max(self.table.now, self._arp_now)))
         return out
 
     def _count(self, events: list[AnomalyEvent]) -> list[AnomalyEvent]:
@@ -103,8 +115,10 @@ class Pipeline:
             rec: FlowRecord = to_record(flow, reason, self.node_id)
             self.flows += 1
             out.append(rec)
+            if self.inventory is not None:
+                self.inventory.on_flow(rec)
             for det in self.detectors:
-                out.extend(self._count(det.on_flow(rec)))
+                out.extend(self._count(_with_community_id(det.on_flow(rec), rec)))
             if hook is not None:
                 hook(flow, rec)
         return out
@@ -121,9 +135,24 @@ class Pipeline:
             "open_flows": len(self.table),
             "evictions": self.table.ended["evicted"],
             **{f"ended_{k}": v for k, v in self.table.ended.items()},
+            **self.table.l7_stats.as_dict(),
+            **(self.inventory.counters() if self.inventory is not None else {}),
         }
         if self.parse_stats is not None:
             skipped = self.parse_stats.skipped
             out["malformed"] = sum(skipped.values())
             out.update({f"malformed_{k}": v for k, v in skipped.items()})
         return out
+
+
+def _with_community_id(events: list[AnomalyEvent], rec: FlowRecord) -> list[AnomalyEvent]:
+    """The verdicts about ``rec`` carry its Community ID (the detectors need not know it)."""
+    cid = rec.community_id
+    if cid is None or not events:
+        return events
+    return [
+        ev.model_copy(update={"community_id": cid})
+        if ev.flow_id == rec.flow_id and ev.community_id is None
+        else ev
+        for ev in events
+    ]

@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from contracts.topics import NODE_ID_PATTERN
+from contracts.topics import FLEET_ID_PATTERN, NODE_ID_PATTERN
 
 
 class AgentSettings(BaseSettings):
@@ -23,7 +23,9 @@ class AgentSettings(BaseSettings):
     mqtt_password: SecretStr | None = None
     outbox_path: Path = Path("/var/lib/fednids/outbox.db")
     outbox_max_rows: int = Field(200_000, ge=1000)
-    outbox_durable: bool = False
+    outbox_durable: bool = True
+    """``synchronous=FULL`` (each commit survives a power loss); ``False``: NORMAL, which
+    survives ``kill -9`` but may lose the last commits on a power loss (faster on slow SD cards)."""
     heartbeat_s: float = Field(10.0, gt=0)
     batch_interval_s: float = Field(0.1, gt=0)
     rules_file: Path | None = None
@@ -32,6 +34,8 @@ class AgentSettings(BaseSettings):
     """Trusted model-signing public keys: with them (and ``model_dir``) the agent installs
     signed model updates from the retained MQTT model topic."""
     models_root: Path = Path("/var/lib/fednids/models")
+    fleet_id: str | None = Field(None, pattern=FLEET_ID_PATTERN)
+    """The fleet this node was provisioned for: models signed for another fleet are refused."""
     flow_store_path: Path | None = None
     """Keep recent flows here for federated training (never leaves the device)."""
     status_interval_s: float = Field(5.0, gt=0)
@@ -44,9 +48,30 @@ class AgentSettings(BaseSettings):
     """The learning period lasts at least this many clean flows ..."""
     learn_hours: float = Field(24.0, ge=0, le=24 * 90)
     """... and at least this many hours of capture time."""
+    community_id_seed: int = Field(0, ge=0, le=65535)
+    """Seed of the Community ID on every flow and flow verdict (0: what every tool uses)."""
+    l7: bool = True
+    """Read DNS / TLS (JA4) / HTTP / SSH metadata from the first payload packets of flows."""
+    inventory: bool = True
+    """Passive device inventory (MAC, vendor, IPs, DHCP / mDNS / SSDP names, services),
+    published on the ``assets`` topic when something changes (:mod:`edge_agent.inventory`)."""
+    ioc: bool = True
+    """Match flows against the hub's signed threat-intel bundle (detector ``ioc``); bundles are
+    verified with ``model_public_keys`` (the hub signs both with its model-signing key)."""
+    ioc_root: Path | None = None
+    """The installed indicator bundle and the highest version ever installed (no rollback);
+    default: beside the outbox, ``<outbox>.intel/``."""
+    evidence_mb: float = Field(32.0, ge=0, le=4096)
+    """Packet evidence: MiB of RAM for the ring of recent raw frames the hub may ask for
+    (``contracts.evidence``); 0 turns packet evidence off."""
+    evidence_per_minute: int = Field(6, ge=1, le=600)
+    """Evidence requests answered per minute (the rest are refused)."""
 
     def baseline_file(self) -> Path:
         return self.baseline_path or baseline_beside(self.outbox_path)
+
+    def ioc_dir(self) -> Path:
+        return self.ioc_root or self.outbox_path.with_name(f"{self.outbox_path.stem}.intel")
 
     @field_validator("mqtt_password")
     @classmethod

@@ -18,3 +18,5 @@ class HubSettings(BaseSettings):
     ws_queue: int = Field(1000, ge=10)
     static_dir: str | None = None
     """A built dashboard to serve at ``/`` (the demo serves API and dashboard on one port)."""
+    intel_status: str | None = None
+    """The threat-intel status file ``GET /api/intel`` lists (``<bundle>.status.json``)."""

@@ -11,7 +11,7 @@ status=0
 run() {  # name, then the command
   local name=$1; shift
   [ -f "benchmarks/$name.py" ] || { echo "bench: $name not built yet, skipped"; return; }
-  echo "bench: $name"
+  echo "bench: $name" >&2
   if ! "$PY" -m "benchmarks.$name" "$@"; then echo "bench: $name FAILED"; status=1; fi
 }
 REPLAY_PCAP=$OUT/replay_bench.pcap
@@ -32,6 +32,17 @@ run predictor_eval --json "$OUT/predictor_eval.json"
 [ -f "$REPLAY_PCAP" ] && run predictor_real --pcap "$REPLAY_PCAP" --labels "$REPLAY_LABELS" --json "$OUT/predictor_real.json"
 [ -f "$REPLAY_PCAP" ] && run fl_rounds --pcap "$REPLAY_PCAP" --labels "$REPLAY_LABELS" --train-packets 22472 --json "$OUT/fl_rounds.json"
 run dashboard_startup --json "$OUT/dashboard_startup.json"
+# edge visibility and SOC formats
+REF=$DATA/reference
+[ -d "$REF/ja4" ] && run ja4_reference --dir "$REF/ja4" --json "$OUT/ja4_reference.json"
+[ -f "$REPLAY_PCAP" ] && run l7_cost --pcap "$REPLAY_PCAP" --json "$OUT/l7_cost.json"
+[ -f "$REPLAY_PCAP" ] && run ioc_match --pcap "$REPLAY_PCAP" --json "$OUT/ioc_match.json"
+[ -f "$REPLAY_PCAP" ] && [ -f "$REF/suricata-eve-schema.json" ] && run eve_export --capture "$REPLAY_PCAP" --schema "$REF/suricata-eve-schema.json" --out "$OUT/eve_export" > "$OUT/eve_export.json"
+# hostile input and loss windows
+run fuzz_capture --seconds 300 --json "$OUT/fuzz_capture.json"
+run outbox_durability --json "$OUT/outbox_durability.json"
+run agent_outage --json "$OUT/agent_outage.json"
+run kafka_outage --json "$OUT/kafka_outage.json"
 run arm64_emulation --json "$OUT/arm64_emulation.json"
 echo "bench: results in $OUT"
 exit $status

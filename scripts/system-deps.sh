@@ -8,9 +8,11 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium chromium-driver)
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
+# rsyslog: the real syslog receiver of the outputs tests (tests/harness/rsyslog.py); gnutls: its TLS listener
+[ -x /usr/sbin/rsyslogd ] || need+=(rsyslog)
 if [ -n "${FEDNIDS_EXTRA_APT:-}" ]; then need+=(${FEDNIDS_EXTRA_APT}); fi
 # debian-archive-keyring: tests/arm fetches arm64 .debs with a private apt state (signed-by it)
-for pkg in qemu-user-static iproute2 systemd cloud-init libpcap0.8 debian-archive-keyring mosquitto-clients; do
+for pkg in qemu-user-static iproute2 systemd cloud-init libpcap0.8 debian-archive-keyring mosquitto-clients rsyslog-gnutls; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

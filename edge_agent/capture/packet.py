@@ -66,9 +66,14 @@ class ParseStats:
 
 
 class Packet:
-    """One parsed IP packet: addresses are packed bytes (4 or 16), ports 0 for ICMP."""
+    """One parsed IP packet: addresses are packed bytes (4 or 16), ports 0 for ICMP.
+
+    ``data`` is the captured frame (``b""`` from the simulator) and ``poff`` the offset of the
+    transport payload in it (for ICMP, of the 8 bytes after type and code): the L7 metadata
+    extractors read ``data[poff : poff + payload]`` without copying the frame."""
 
     __slots__ = (
+        "data",
         "dport",
         "dst",
         "flags",
@@ -76,6 +81,7 @@ class Packet:
         "label",
         "length",
         "payload",
+        "poff",
         "proto",
         "sport",
         "src",
@@ -97,6 +103,8 @@ class Packet:
         flags: int = 0,
         window: int = 0,
         label: str | None = None,
+        data: bytes = b"",
+        poff: int = 0,
     ) -> None:
         self.ts = ts
         self.src = src
@@ -110,6 +118,8 @@ class Packet:
         self.flags = flags  # TCP flags
         self.window = window  # TCP window
         self.label = label
+        self.data = data  # the captured frame (a reference, never copied)
+        self.poff = poff  # offset of the transport payload in data
 
     def __repr__(self) -> str:
         return f"Packet(ts={self.ts}, {self.src.hex()}:{self.sport} -> {self.dst.hex()}:{self.dport}, proto={self.proto})"
@@ -351,15 +361,48 @@ def _transport(
             max(0, l4_len - thl),
             flags,
             window,
+            None,
+            data,
+            pos + thl,
         )
     if proto == UDP:
         sport, dport = _ports(data, pos)
-        return Packet(ts, src, dst, sport, dport, UDP, length, net_hdr + 8, max(0, l4_len - 8))
+        return Packet(
+            ts,
+            src,
+            dst,
+            sport,
+            dport,
+            UDP,
+            length,
+            net_hdr + 8,
+            max(0, l4_len - 8),
+            0,
+            0,
+            None,
+            data,
+            pos + 8,
+        )
     if proto in (ICMP, ICMP6):
         if len(data) < pos + 8:
             stats.skip("truncated")
             return None
         # ICMP has no ports: requests and replies between two hosts form one flow.
-        return Packet(ts, src, dst, 0, 0, proto, length, net_hdr + 8, max(0, l4_len - 8))
+        return Packet(
+            ts,
+            src,
+            dst,
+            0,
+            0,
+            proto,
+            length,
+            net_hdr + 8,
+            max(0, l4_len - 8),
+            0,
+            0,
+            None,
+            data,
+            pos + 8,
+        )
     stats.skip(f"ip_proto_{proto}")
     return None

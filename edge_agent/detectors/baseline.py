@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -71,7 +72,7 @@ class Baseline:
         self.lstm_version: str | None = None
         self.learned_flows = 0
         self.learned_seconds = 0.0
-        self._rows: list[list[float]] = []
+        self._rows = _Rows()
         self._meta: list[tuple[int, int, int]] = []  # (proto, sport, dport) of each kept row
         self._lstm: list[float] = []
         self._seen = 0
@@ -126,17 +127,17 @@ class Baseline:
         if lstm_error is not None and len(self._lstm) < cap:
             self._lstm.append(lstm_error)
         if len(self._rows) < cap:
-            self._rows.append(flow.features)
+            self._rows.append(flow.features, cap)
             self._meta.append(item)
             return
         j = int(self._rng.integers(0, self._seen))  # reservoir sampling
         if j < cap:
-            self._rows[j] = flow.features
+            self._rows.put(j, flow.features)
             self._meta[j] = item
 
     def fit(self, lstm_version: str | None = None) -> None:
         """Fit the baseline on what was learned so far (needs at least 10 flows)."""
-        x = np.asarray(self._rows, dtype=np.float64)
+        x = self._rows.array()
         if len(x) < 10:
             raise BaselineError(f"need at least 10 clean flows to fit a baseline, got {len(x)}")
         first = NoveltyModel.fit(x)
@@ -156,7 +157,7 @@ class Baseline:
             self.lstm_version = lstm_version or self.lstm_version
         self.learned_flows = len(rows)
         self.learned_seconds = self._last_ts - self._first_ts if self._first_ts is not None else 0.0
-        self._rows, self._meta, self._lstm = [], [], []
+        self._rows, self._meta, self._lstm = _Rows(), [], []
         self.dirty_hosts.clear()
         log.info(
             "baseline: learned %d flows over %.0f s (%d trimmed), %d services",
@@ -172,7 +173,7 @@ class Baseline:
         """Forget the fitted baseline and start a new learning period (file removed too)."""
         self.model = None
         self.lstm_scale = None
-        self._rows, self._meta, self._lstm = [], [], []
+        self._rows, self._meta, self._lstm = _Rows(), [], []
         self._seen = 0
         self._first_ts = None
         self._last_ts = 0.0
@@ -236,3 +237,36 @@ class Baseline:
                 f"{path}: cannot read the baseline ({exc}); run `fednids agent relearn`"
             ) from exc
         log.info("baseline: loaded %s (%d flows learned)", path, self.learned_flows)
+
+
+class _Rows:
+    """The learning flows' features in one float64 array that grows by doubling (to the
+    reservoir's cap): 392 bytes a flow, where a list of Python floats costs about 1.6 KB."""
+
+    __slots__ = ("_buf", "_n")
+
+    def __init__(self) -> None:
+        self._buf: np.ndarray | None = None
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    def append(self, row: Sequence[float], cap: int) -> None:
+        if self._buf is None:
+            self._buf = np.empty((min(1024, cap), len(row)), dtype=np.float64)
+        elif self._n == len(self._buf):
+            grown = np.empty((min(2 * len(self._buf), cap), self._buf.shape[1]), np.float64)
+            grown[: self._n] = self._buf
+            self._buf = grown
+        self._buf[self._n] = row
+        self._n += 1
+
+    def put(self, i: int, row: Sequence[float]) -> None:
+        assert self._buf is not None
+        self._buf[i] = row
+
+    def array(self) -> np.ndarray:
+        if self._buf is None:
+            return np.zeros((0, 0), dtype=np.float64)
+        return self._buf[: self._n]

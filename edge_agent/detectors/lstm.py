@@ -13,8 +13,6 @@ running. Imports neither torch nor TensorFlow.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ import numpy as np
 
 from contracts.events import AnomalyEvent, FlowRecord
 from contracts.features import FEATURE_VERSION, FLOW_FEATURES
+from contracts.model_dir import ModelDirError, read_model_dir
 from contracts.scaling import log_features, scale_logged
 from edge_agent.capture.errors import EdgeAgentError
 
@@ -102,14 +101,10 @@ def load_model(model_dir: Path, node_id: str | None = None) -> LoadedModel:
     """Read and check ``model.tflite`` + ``metadata.json``; raises :class:`ModelLoadError`.
     ``node_id`` picks the node's own threshold where the metadata has one."""
     try:
-        meta = json.loads((model_dir / "metadata.json").read_text())
-        blob = (model_dir / "model.tflite").read_bytes()
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(f"{model_dir}: cannot read the model or its metadata: {exc}") from exc
-    if hashlib.sha256(blob).hexdigest() != meta.get("sha256"):
-        raise ModelLoadError(
-            f"{model_dir}: model.tflite does not match the sha256 in metadata.json"
-        )
+        loaded = read_model_dir(model_dir, ["model.tflite"], primary="model.tflite")
+    except ModelDirError as exc:
+        raise ModelLoadError(f"cannot load the model: {exc}") from exc
+    meta, blob = loaded.metadata, loaded.blob("model.tflite")
     if (
         meta.get("features") != list(FLOW_FEATURES)
         or meta.get("feature_version") != FEATURE_VERSION

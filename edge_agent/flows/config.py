@@ -17,3 +17,7 @@ class FlowConfig:
     """Length of the per-host windows (fan-out, distinct ports, SYN/SYN-ACK ratio)."""
     max_hosts: int = 50_000
     """Bound of the per-host window table."""
+    l7: bool = True
+    """Read DNS, TLS (JA4), HTTP and SSH metadata from the first payload packets of a flow."""
+    community_id_seed: int | None = 0
+    """Seed of the Community ID on each flow (0, the default of every tool); None: none."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from edge_agent.capture.l7.tap import Starter, Tap
 from edge_agent.capture.packet import ACK, CWR, ECE, FIN, PSH, RST, SYN, TCP, UDP, URG, Packet
 from edge_agent.flows.hosts import HostWindow
 
@@ -44,6 +45,7 @@ class Flow:
         "bwd_hdr",
         "bwd_iat",
         "bwd_len",
+        "community_id",
         "dport",
         "dst",
         "dst_win",
@@ -61,6 +63,7 @@ class Flow:
         "init_bwd_win",
         "init_fwd_win",
         "key",
+        "l7",
         "label",
         "last_bwd",
         "last_fwd",
@@ -73,6 +76,7 @@ class Flow:
         "src_win",
         "syn",
         "tag",
+        "tap",
         "urg",
     )
 
@@ -108,6 +112,11 @@ class Flow:
         self.tag = -1
         """Free for the pipeline's consumers (the replay benchmark numbers flows with it)."""
         self.src_win, self.dst_win = src_win, dst_win
+        self.community_id: str | None = None
+        self.tap: Tap | None = None
+        """The L7 metadata extractor (kept for the record once done)."""
+        self.l7: Tap | Starter | None = None
+        """The same, while it still reads payload packets (None after: no cost per packet)."""
         self.host_snapshot = (
             src_win.fanout(),
             src_win.distinct_ports(),
@@ -134,12 +143,16 @@ class Flow:
             self.fwd_hdr += pkt.hdr_len
             if pkt.payload:
                 self.fwd_payload += 1
+                if self.l7 is not None and self.l7.feed(pkt, True, self):
+                    self.l7 = None
         else:
             if self.last_bwd >= 0:
                 self.bwd_iat.add(max(0.0, ts - self.last_bwd))
             self.last_bwd = ts
             self.bwd_len.add(pkt.length)
             self.bwd_hdr += pkt.hdr_len
+            if pkt.payload and self.l7 is not None and self.l7.feed(pkt, False, self):
+                self.l7 = None
         if (pkt.label is not None and pkt.label != "benign") or self.label is None:
             self.label = pkt.label
         if self.proto != TCP:

@@ -8,9 +8,13 @@ import zlib
 from collections import Counter, OrderedDict
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 from contracts.events import FlowRecord
+from edge_agent.capture.l7 import L7Stats
+from edge_agent.capture.l7.tap import Starter, wants
 from edge_agent.capture.packet import ACK, SYN, TCP, Packet
+from edge_agent.flows.community import CommunityIds
 from edge_agent.flows.config import FlowConfig
 from edge_agent.flows.flow import Flow
 from edge_agent.flows.hosts import HostTable
@@ -37,6 +41,11 @@ class FlowTable:
         self.absorbed = 0
         self.last: Flow | None = None
         """The flow the last packet belonged to (for per-packet scoring in benchmarks)."""
+        self.l7_stats = L7Stats()
+        """Flows with L7 metadata by protocol, and payloads skipped by reason."""
+        seed = self.config.community_id_seed
+        self._cids = CommunityIds(seed) if seed is not None else None
+        self._l7 = Starter(self.l7_stats) if self.config.l7 else None
 
     def __len__(self) -> int:
         return len(self.flows)
@@ -79,6 +88,10 @@ class FlowTable:
         if flow is None:
             src_win, dst_win = self.hosts.new_flow(pkt.src, pkt.dst, pkt.dport, pkt.ts)
             flow = flows[key] = Flow(key, pkt, src_win, dst_win)
+            if self._cids is not None:
+                flow.community_id = self._cids.of(pkt, key)
+            if self._l7 is not None and pkt.data and wants(pkt.proto, pkt.sport, pkt.dport):
+                flow.l7 = self._l7
             if len(flows) > self.config.max_flows:
                 _, victim = flows.popitem(last=False)
                 out.append((victim, "evicted"))
@@ -120,10 +133,21 @@ class FlowTable:
         return iter(self.flows.values())
 
 
+_NO_L7 = {"dns": None, "tls": None, "http": None, "ssh": None}
+
+
 def to_record(flow: Flow, reason: str, node_id: str) -> FlowRecord:
     """A finished flow as the wire contract (values are known-good: no re-validation)."""
     fid = f"{int(flow.first_ts * 1e6):x}-{zlib.crc32(b''.join((flow.src, flow.dst))) ^ (flow.sport << 16 | flow.dport):x}"
+    meta = flow.tap.result() if flow.tap is not None else None
+    l7: dict[str, Any] = dict(_NO_L7)
+    if meta is not None:
+        l7[meta[0]] = meta[1]
+    # every field given: model_construct looks up the default of each one left out
     return FlowRecord.model_construct(
+        schema_version=1,
+        kind="flow",
+        feature_version=1,
         event_id=uuid.uuid4(),  # given here: pydantic inspects default factories on every call
         ts=datetime.now(UTC),
         node_id=node_id,
@@ -138,4 +162,6 @@ def to_record(flow: Flow, reason: str, node_id: str) -> FlowRecord:
         end_reason=reason,  # type: ignore[arg-type]
         features=flow.features(),
         label=flow.label,
+        community_id=flow.community_id,
+        **l7,
     )

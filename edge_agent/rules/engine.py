@@ -182,6 +182,7 @@ class RuleEngine:
                     threshold=rule.threshold,
                     severity=rule.severity,
                     family=rule.family,
+                    techniques=list(rule.techniques),
                     flow_id=flow.flow_id,
                     src_ip=flow.src_ip,
                     dst_ip=flow.dst_ip,  # type: ignore[arg-type]
@@ -238,6 +239,7 @@ class RuleEngine:
                     threshold=1.0 - rule.max_jitter,
                     severity=rule.severity,
                     family=rule.family,
+                    techniques=list(rule.techniques),
                     flow_id=flow.flow_id,
                     src_ip=flow.src_ip,
                     dst_ip=flow.dst_ip,  # type: ignore[arg-type]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from contracts.attack import FAMILY_TECHNIQUES, MAX_TECHNIQUES, check_technique
 from contracts.events import ATTACK_FAMILIES, SEVERITIES, AttackFamily, Severity
 from contracts.features import FEATURE_INDEX
 from edge_agent.capture.errors import EdgeAgentError
@@ -42,6 +43,8 @@ class FlowRule:
     any_of: tuple[tuple[Condition, ...], ...] = ()
     suppress_s: float = 60.0
     family: AttackFamily = "other"
+    techniques: tuple[str, ...] = ()
+    """MITRE ATT&CK technique ids (default: the family's, :mod:`contracts.attack`)."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class BeaconRule:
     exclude_ports: frozenset[int] = field(default_factory=frozenset)
     suppress_s: float = 600.0
     family: AttackFamily = "botnet"
+    techniques: tuple[str, ...] = ()
 
 
 def _line_of(text: str, rule_id: str) -> int:
@@ -98,6 +102,18 @@ def _family(raw: dict[str, Any], default: AttackFamily) -> AttackFamily:
     return family  # type: ignore[no-any-return]
 
 
+def _techniques(raw: dict[str, Any], family: str) -> tuple[str, ...]:
+    """The rule's ``techniques`` list, each a known ATT&CK id; the family's when absent."""
+    value = raw.get("techniques")
+    if value is None:
+        return FAMILY_TECHNIQUES.get(family, ())
+    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+        raise ValueError('techniques must be a list of ATT&CK ids like ["T1046"]')
+    if len(value) > MAX_TECHNIQUES or len(set(value)) != len(value):
+        raise ValueError(f"techniques: at most {MAX_TECHNIQUES} ids, without repeats")
+    return tuple(check_technique(t) for t in value)
+
+
 def _flow_rule(raw: dict[str, Any]) -> FlowRule:
     for key in ("id", "severity", "score", "threshold", "match"):
         if key not in raw:
@@ -113,6 +129,7 @@ def _flow_rule(raw: dict[str, Any]) -> FlowRule:
         "any",
         "suppress_s",
         "family",
+        "techniques",
     }
     if unknown:
         raise ValueError(f"unknown key(s) {', '.join(sorted(unknown))}")
@@ -137,6 +154,7 @@ def _flow_rule(raw: dict[str, Any]) -> FlowRule:
         any_of=tuple(_conds(t, f"any[{i}]") for i, t in enumerate(any_raw)),
         suppress_s=float(raw.get("suppress_s", 60.0)),
         family=family,
+        techniques=_techniques(raw, family),
     )
 
 
@@ -153,6 +171,7 @@ def _beacon_rule(raw: dict[str, Any]) -> BeaconRule:
         exclude_ports=frozenset(int(p) for p in raw.get("exclude_ports", [])),
         suppress_s=float(raw.get("suppress_s", 600.0)),
         family=_family(raw, "botnet"),
+        techniques=_techniques(raw, _family(raw, "botnet")),
     )
 
 

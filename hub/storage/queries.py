@@ -29,9 +29,12 @@ def encode_cursor(ts: float, key: str) -> str:
 def decode_cursor(cursor: str) -> tuple[float, str]:
     try:
         ts, key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return float(ts), str(key)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        ts, key = float(ts), str(key)
+    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError) as exc:
         raise BadCursor("invalid cursor") from exc
+    if "\x00" in key:  # PostgreSQL refuses NUL in text: a client error, not a database one
+        raise BadCursor("invalid cursor")
+    return ts, key
 
 
 @dataclass
@@ -82,11 +85,22 @@ class Queries:
         return {"items": items, "next_cursor": nxt}
 
     def list_alerts(
-        self, status: str | None, severity: str | None, limit: int = 50, cursor: str | None = None
+        self,
+        status: str | None,
+        severity: str | None,
+        limit: int = 50,
+        cursor: str | None = None,
+        suppressed: str = "exclude",
     ) -> dict[str, Any]:
+        """``suppressed``: ``exclude`` (default) hides incidents a suppression marked,
+        ``include`` lists them too, ``only`` lists just them."""
         limit = max(1, min(limit, MAX_LIMIT))
         a = alerts.c
         q = select(alerts)
+        if suppressed == "exclude":
+            q = q.where(a.suppressed_by.is_(None))
+        elif suppressed == "only":
+            q = q.where(a.suppressed_by.is_not(None))
         if status:
             q = q.where(a.status == status)
         if severity:

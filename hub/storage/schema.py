@@ -34,8 +34,11 @@ flows = Table(
     Column("packets", Integer, nullable=False),
     Column("bytes", Float, nullable=False),
     Column("label", String(64)),
+    Column("community_id", String(64)),  # Community ID v1: the key to join with Zeek/Suricata
+    Column("l7", Text),  # JSON {"dns"|"tls"|"http"|"ssh": the contract's object}, or NULL
     Index("flows_minute_node", "minute", "node_id"),
     Index("flows_node_ts", "node_id", "ts"),
+    Index("flows_community_id", "community_id"),
 )
 
 events = Table(
@@ -73,6 +76,8 @@ alerts = Table(
     Column("acknowledged_at", Float),
     Column("resolved_at", Float),
     Column("payload", Text, nullable=False),  # the latest AlertEvent
+    Column("suppressed_by", String(36)),  # the active suppression it matched (0004)
+    Column("resolution", String(32)),  # "false_positive" when resolved as one (0004)
     Index("alerts_status_updated", "status", "updated"),
     Index("alerts_severity_updated", "severity", "updated"),
 )
@@ -97,4 +102,50 @@ api_tokens = Table(
     Column("prefix", String(16), nullable=False),
     Column("created", Float, nullable=False),
     Index("api_tokens_prefix", "prefix"),
+)
+
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("match", Text, nullable=False),  # JSON: hub.services.suppressions.SuppressionMatch
+    Column("reason", String(500), nullable=False),
+    Column("author", String(100), nullable=False),  # the API token's name (its role)
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("deleted_at", Float),
+    Column("source_incident", String(200)),
+    Column("hits", Integer, nullable=False, default=0),
+    Column("last_hit", Float),
+    Index("suppressions_expires", "deleted_at", "expires_at"),
+)
+
+suppression_audit = Table(
+    "suppression_audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("suppression_id", String(36), nullable=False),
+    Column("action", String(16), nullable=False),  # created / expired / deleted
+    Column("actor", String(100), nullable=False),
+    Column("at", Float, nullable=False),
+    Column("detail", String(500)),
+    Index("suppression_audit_sid", "suppression_id", "at"),
+)
+
+assets = Table(  # the passive device inventory (0005): one row per (node, MAC or IP)
+    "assets",
+    metadata,
+    Column("node_id", String(64), primary_key=True),
+    Column("asset_key", String(64), primary_key=True),  # the MAC, else the IP
+    Column("mac", String(17)),
+    Column("ip", String(64)),
+    Column("vendor", String(200)),
+    Column("hostname", String(253)),
+    Column("first_seen", Float, nullable=False),
+    Column("last_seen", Float, nullable=False),
+    Column("updated", Float, nullable=False),
+    Column("search", Text, nullable=False),  # lower-cased key, IPs, names, vendor: the q filter
+    Column("payload", Text, nullable=False),  # JSON: the merged hub.storage.assets.AssetRow
+    Index("assets_last_seen", "last_seen", "asset_key"),
+    Index("assets_vendor", "vendor"),
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import math
 import time
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ from contracts.events import (
     SEVERITIES,
     AlertEvent,
     AnomalyEvent,
+    AssetRecord,
     AttackClassification,
     AttackPrediction,
     EventBase,
@@ -33,8 +35,13 @@ from contracts.events import (
 )
 from contracts.features import FEATURE_INDEX
 from hub.errors import RecordRejected, StoreError
+from hub.storage.assets import AssetStore
+from hub.storage.partitions import PARTITIONED, OnDemand, create_parent, ensure_ahead
+from hub.storage.retention import partition_options
 from hub.storage.schema import alerts, events, flows, metadata, nodes
+from hub.storage.suppressions import SuppressionStore, incident_suppression
 
+log = logging.getLogger(__name__)
 _PKT = (FEATURE_INDEX["fwd_packets"], FEATURE_INDEX["bwd_packets"])
 _BYTES = (FEATURE_INDEX["fwd_bytes"], FEATURE_INDEX["bwd_bytes"])
 
@@ -46,6 +53,7 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "connect")
         def _wal(conn: Any, _rec: Any) -> None:
             cur = conn.cursor()
+            cur.execute("PRAGMA auto_vacuum=INCREMENTAL")  # new files (before WAL): retention
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
@@ -98,6 +106,8 @@ def _event_row(ev: EventBase) -> dict[str, Any]:
         row.update(tag="online" if ev.online else "offline")
     elif isinstance(ev, ModelAnnouncement):
         row.update(tag=ev.model_name, host=str(ev.version))
+    elif isinstance(ev, AssetRecord):
+        row.update(tag=ev.changes[0] if ev.changes else None, host=ev.mac or ev.ip)
     return row
 
 
@@ -119,21 +129,56 @@ def _flow_row(ev: FlowRecord) -> dict[str, Any]:
         "packets": int(f[_PKT[0]] + f[_PKT[1]]),
         "bytes": f[_BYTES[0]] + f[_BYTES[1]],
         "label": ev.label,
+        "community_id": ev.community_id,
+        "l7": _l7_json(ev),
     }
 
 
-class EventStore:
+def _l7_json(ev: FlowRecord) -> str | None:
+    """The flow's application metadata as one JSON object (``{"tls": {...}}``), or None."""
+    meta = {k: v.model_dump(mode="json") for k in _L7 if (v := getattr(ev, k)) is not None}
+    return json.dumps(meta, separators=(",", ":")) if meta else None
+
+
+_L7 = ("dns", "tls", "http", "ssh")
+
+
+class EventStore(SuppressionStore, AssetStore):
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
         self.dialect = self.engine.dialect.name
         self._insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        self.partitions: OnDemand | None = None
+        if self.dialect == "postgresql":
+            self.partitions = OnDemand(self.engine, **partition_options())
+
+    def _key(self, table: str) -> list[str]:
+        """The conflict target: ``(event_id, ts)`` on a partitioned PostgreSQL table."""
+        if self.partitions is not None and self.partitions.partitioned(table):
+            return ["event_id", "ts"]
+        return ["event_id"]
 
     def create_schema(self) -> None:
         try:
+            if self.partitions is not None:
+                with self.engine.begin() as conn:
+                    for table in PARTITIONED:
+                        create_parent(conn, table)
+                self._partitions_ahead()
             metadata.create_all(self.engine)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot create the schema on {self.engine.url!r}: {exc}") from exc
+
+    def _partitions_ahead(self) -> None:
+        """Best effort (a full disk must not stop a start): inserts make them on demand too."""
+        assert self.partitions is not None
+        try:
+            with self.engine.begin() as conn:
+                ensure_ahead(conn, self.partitions.interval_days, self.partitions.ahead_days)
+        except SQLAlchemyError as exc:
+            log.warning("partitions ahead not made: %s", str(exc).splitlines()[0])
+        self.partitions.invalidate()
 
     def ping(self) -> bool:
         try:
@@ -150,13 +195,16 @@ class EventStore:
         other = [e for e in batch if not isinstance(e, FlowRecord)]
         new_ids: set[str] = set()
         try:
+            if self.partitions is not None:  # so that no row waits for a partition
+                self.partitions.prepare("flows", (_epoch(e) for e in flow_evs))
+                self.partitions.prepare("events", (_epoch(e) for e in other))
             with self.engine.begin() as conn:
                 if flow_evs and self.dialect == "postgresql":
                     new_ids.update(self._copy_flows(conn, [_flow_row(e) for e in flow_evs]))
                 elif flow_evs:
                     stmt = (
                         self._insert(flows)
-                        .on_conflict_do_nothing(index_elements=["event_id"])
+                        .on_conflict_do_nothing(index_elements=self._key("flows"))
                         .returning(flows.c.event_id)
                     )
                     new_ids.update(
@@ -165,19 +213,22 @@ class EventStore:
                 if other:
                     stmt = (
                         self._insert(events)
-                        .on_conflict_do_nothing(index_elements=["event_id"])
+                        .on_conflict_do_nothing(index_elements=self._key("events"))
                         .returning(events.c.event_id)
                     )
                     new_ids.update(r[0] for r in conn.execute(stmt, [_event_row(e) for e in other]))
                     fresh = [e for e in other if str(e.event_id) in new_ids]
                     self._update_alerts(conn, [e for e in fresh if isinstance(e, AlertEvent)])
                     self._update_nodes(conn, [e for e in fresh if isinstance(e, NodeStatus)])
+                    self._upsert_assets(conn, [e for e in fresh if isinstance(e, AssetRecord)])
         except RecordRejected:
             raise
         except (OperationalError, InterfaceError) as exc:  # the connection: retry
             raise StoreError(f"insert of {len(batch)} events failed: {exc}") from exc
         except DBAPIError as exc:
-            if exc.connection_invalidated:
+            if exc.connection_invalidated or _schema_changed(exc.orig):
+                if self.partitions is not None:
+                    self.partitions.invalidate()
                 raise StoreError(f"insert of {len(batch)} events failed: {exc}") from exc
             reason = str(exc.orig or exc).splitlines()[0][:300]
             raise RecordRejected(f"the database refused the batch: {reason}") from exc
@@ -202,13 +253,18 @@ class EventStore:
                     "CREATE TEMP TABLE IF NOT EXISTS flows_stage (LIKE flows INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
                 )
                 cur.copy_expert(f"COPY flows_stage ({', '.join(cols)}) FROM STDIN", buf)
+                key = ", ".join(self._key("flows"))
                 cur.execute(
-                    "INSERT INTO flows SELECT * FROM flows_stage ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+                    f"INSERT INTO flows SELECT * FROM flows_stage ON CONFLICT ({key}) DO NOTHING RETURNING event_id"  # noqa: S608
                 )
                 return [r[0] for r in cur.fetchall()]
         except (psycopg2.DataError, psycopg2.IntegrityError) as exc:  # the data, not the link
             reason = str(exc).splitlines()[0][:300]
             raise RecordRejected(f"the database refused the batch: {reason}") from exc
+        except psycopg2.Error as exc:  # disk full, connection lost, a schema change: retry
+            if self.partitions is not None:
+                self.partitions.invalidate()
+            raise StoreError(f"COPY of {len(rows)} flows failed: {exc}") from exc
 
     def _update_alerts(self, conn: Any, evs: list[AlertEvent]) -> None:
         for ev in sorted(evs, key=lambda e: e.ts):
@@ -218,10 +274,12 @@ class EventStore:
                 .first()
             )
             now = time.time()
+            sid = incident_suppression(conn, ev, cur)  # marked incidents: counted, kept
             if cur is None:
                 conn.execute(
                     alerts.insert().values(
                         incident_key=ev.incident_key,
+                        suppressed_by=sid,
                         severity=ev.severity,
                         status=ev.status,
                         family=ev.family,
@@ -235,8 +293,9 @@ class EventStore:
                 continue
             sev = max(cur["severity"], ev.severity, key=SEVERITIES.index)
             status = cur["status"]
-            if status == "resolved" and ev.last_seen.timestamp() > (cur["resolved_at"] or 0):
-                status = "open"  # it came back
+            came_back = ev.last_seen.timestamp() > (cur["resolved_at"] or 0)
+            if status == "resolved" and came_back and sid is None:
+                status = "open"  # it came back (a suppressed one stays resolved)
             conn.execute(
                 alerts.update()
                 .where(alerts.c.incident_key == ev.incident_key)
@@ -247,6 +306,8 @@ class EventStore:
                     last_seen=max(cur["last_seen"], ev.last_seen.timestamp()),
                     updated=now,
                     payload=ev.model_dump_json(),
+                    suppressed_by=sid,
+                    **({"resolution": None} if status == "open" else {}),
                 )
             )
 
@@ -289,6 +350,12 @@ class EventStore:
         return alert_item(dict(row))
 
 
+def _schema_changed(orig: BaseException | None) -> bool:
+    """42P10: the conflict target no longer matches a key (the table was just partitioned by
+    a migration): the next attempt reads the catalog again, so retry, never quarantine."""
+    return getattr(orig, "pgcode", None) == "42P10"
+
+
 def _copy_value(v: Any) -> str:
     if v is None:
         return "\\N"
@@ -309,6 +376,8 @@ def alert_item(row: dict[str, Any]) -> dict[str, Any]:
         acknowledged_by=row["acknowledged_by"],
         acknowledged_at=_iso(row["acknowledged_at"]),
         resolved_at=_iso(row["resolved_at"]),
+        suppressed_by=row.get("suppressed_by"),
+        resolution=row.get("resolution"),
     )
     return item
 

@@ -16,14 +16,15 @@ evidence, and its window in event time. The policy:
   from N sources") instead of one per source.
 * **Event time.** Windows and quiet periods are in event time: ``AnomalyEvent.window_end``
   (else ``window_start``), which is capture time for a replay and wall time live; the
-  envelope ``ts`` when a window is missing or lies in the future of its own envelope by more
-  than an hour. Each incident keeps its own ``event_first_ts`` / ``event_last_ts``; there is
+  envelope ``ts`` when a window is missing or lies in the future of its own envelope, or of
+  the hub's own clock, by more than an hour (a stolen sensor sets both its window and its
+  envelope: only the hub's clock bounds them). Each incident keeps its own ``event_first_ts`` / ``event_last_ts``; there is
   no shared clock that one far-off event could move. A detection more than ``quiet_s`` after
   its incident's last one closes it and opens the next (``key#2``); one more than ``quiet_s``
   before its first one does not join it. A classification takes the event time of the
   anomalies it names (``anomaly_ids``), a prediction that of its sources.
-* **Who may open an incident.** A rule detection with a family (``AnomalyEvent.family``, or
-  ``RULE_FAMILY`` by rule id for edges that do not fill it) opens one when its severity is
+* **Who may open an incident.** A rule detection with a family (``AnomalyEvent.family``: a
+  rule carries its family in its rule file; no rule id maps to a family here) opens one when its severity is
   at least ``min_severity``; below it, it only joins or corroborates. An *unsupervised*
   detection (``novelty``, ``lstm``, ``iforest``, or a rule of family ``other``) never opens
   one alone, even when the edge attributed it to a family (host-window escalation; that
@@ -61,7 +62,7 @@ evidence, and its window in event time. The policy:
 """
 
 from hub.services.alerting.incident import Incident
-from hub.services.alerting.policy import RULE_FAMILY, TARGET_KEYED, UNSUPERVISED
+from hub.services.alerting.policy import TARGET_KEYED, UNSUPERVISED
 from hub.services.alerting.service import AlertingService
 
-__all__ = ["RULE_FAMILY", "TARGET_KEYED", "UNSUPERVISED", "AlertingService", "Incident"]
+__all__ = ["TARGET_KEYED", "UNSUPERVISED", "AlertingService", "Incident"]

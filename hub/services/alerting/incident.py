@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from contracts.attack import incident_techniques
 from contracts.events import SEVERITIES, AlertEvent, EvidenceValue
 from hub.services.alerting.policy import Detection, Distinct, Role, named, sev_index
 
@@ -75,6 +76,7 @@ class Incident:
     detectors: list[str] = field(default_factory=list)
     rule_ids: list[str] = field(default_factory=list)
     nodes: list[str] = field(default_factory=list)
+    techniques: list[str] = field(default_factory=list)
     related: list[uuid.UUID] = field(default_factory=list)
     sources: Distinct = field(default_factory=Distinct)
     dests: Distinct = field(default_factory=Distinct)
@@ -121,6 +123,8 @@ class Incident:
             self._name(self.rule_ids, d.rule_id, MAX_NAMED)
         if d.node != "hub":
             self._name(self.nodes, d.node, MAX_NAMED)
+        for tid in d.techniques if primary else ():
+            self._name(self.techniques, tid, 8)
         if len(self.related) < MAX_RELATED:
             self.related.append(d.event_id)
         # distinct hosts and ports relative to the subject: a detection attached as evidence
@@ -325,6 +329,7 @@ class Incident:
             detectors=self.detectors[:8],
             rule_ids=self.rule_ids[:MAX_NAMED],
             nodes=self.nodes[:MAX_NAMED],
+            techniques=incident_techniques(self.family, self.rule_ids, self.techniques),
             evidence=self.evidence(),
             event_first_ts=max(self.t_first, 0.0),
             event_last_ts=max(self.t_last, 0.0),

@@ -12,30 +12,14 @@ from typing import Literal
 
 from contracts.events import SEVERITIES, AnomalyEvent, AttackClassification, EvidenceValue
 
-RULE_FAMILY: dict[str, str] = {
-    "syn_flood": "dos",
-    "udp_flood": "dos",
-    "amplification": "dos",
-    "amplification_ratio": "dos",
-    "reflection_flood": "dos",
-    "slow_http": "dos",
-    "land_attack": "dos",
-    "port_scan_horizontal": "scan",
-    "port_scan_vertical": "scan",
-    "tcp_null_scan": "scan",
-    "tcp_fin_xmas_scan": "scan",
-    "bruteforce_login": "bruteforce",
-    "telnet_scan": "botnet",
-    "beaconing": "botnet",
-}
-"""Fallback for rules whose events carry no ``family`` (edges older than the field)."""
 TARGET_KEYED = frozenset({"dos"})
 """Families whose incident is about the target (a flood's sources may be spoofed)."""
 UNSUPERVISED = frozenset({"novelty", "lstm", "iforest"})
 INDEPENDENT = frozenset({"rules", "novelty", "lstm", "iforest"})
 """Detectors that count towards corroboration (the classifier only re-reads their votes)."""
 FUTURE_SLACK_S = 3600.0
-"""An event time later than the event's own envelope time by more than this is not believed."""
+"""An event time later than the event's own envelope time, or the hub's clock, by more than
+this is not believed (the envelope is the sender's: a stolen sensor sets both)."""
 
 Role = Literal["attacker", "target"]
 PENDING_EVENTS = 16
@@ -50,9 +34,12 @@ def sev_index(sev: str) -> int:
     return SEVERITIES.index(sev) if sev in SEVERITIES else 0
 
 
-def sane_time(t: float | None, envelope: datetime) -> float:
-    """The event (capture) time, or the envelope time when ``t`` is missing or not believable."""
+def sane_time(t: float | None, envelope: datetime, hub_now: float | None = None) -> float:
+    """The event (capture) time, or the envelope time when ``t`` is missing or not believable;
+    neither is believed past the hub's clock ``hub_now`` (plus :data:`FUTURE_SLACK_S`)."""
     ts = envelope.timestamp()
+    if hub_now is not None:
+        ts = min(ts, hub_now)
     if t is None or not math.isfinite(t) or t <= 0 or t > ts + FUTURE_SLACK_S:
         return ts
     return float(t)
@@ -81,6 +68,8 @@ class Detection:
     anomaly_ids: list[uuid.UUID] = field(default_factory=list)
     votes: list[str] = field(default_factory=list)
     """A classification's votes: the detectors whose verdicts it re-read."""
+    techniques: tuple[str, ...] = ()
+    """ATT&CK ids the event carried (a rule's own)."""
 
     @property
     def role(self) -> Role:
@@ -93,15 +82,18 @@ class Detection:
         return self.src or self.dst
 
 
-def from_anomaly(ev: AnomalyEvent) -> Detection:
-    family = ev.family or (RULE_FAMILY.get(ev.rule_id or "") if ev.detector == "rules" else None)
+def from_anomaly(ev: AnomalyEvent, hub_now: float | None = None) -> Detection:
+    """``hub_now``: the hub's clock, which bounds the node's times (see :func:`sane_time`).
+    The family is the event's own (a rule carries its family; no rule id is read here)."""
     return Detection(
         event_id=ev.event_id,
         node=ev.node_id,
         detector=ev.detector,
-        family=family,
+        family=ev.family,
         severity=ev.severity,
-        t=sane_time(ev.window_end if ev.window_end is not None else ev.window_start, ev.ts),
+        t=sane_time(
+            ev.window_end if ev.window_end is not None else ev.window_start, ev.ts, hub_now
+        ),
         wall=ev.ts,
         src=ev.src_ip,
         dst=ev.dst_ip,
@@ -111,6 +103,7 @@ def from_anomaly(ev: AnomalyEvent) -> Detection:
         threshold=ev.threshold,
         flow=ev.flow_id or (f"{ev.src_ip}>{ev.dst_ip}:{ev.dst_port}@{ev.window_start}"),
         evidence=dict(ev.evidence),
+        techniques=tuple(ev.techniques),
     )
 
 

@@ -29,6 +29,7 @@ from hub.services.alerting.policy import (
     sane_time,
     sev_index,
 )
+from hub.services.suppressions import Suppressions
 
 MAX_SEEN_IDS = 50_000
 MAX_PREDICTED = 10_000
@@ -64,7 +65,13 @@ class AlertingService(IncidentBook):
         max_pending_hosts: int = 20_000,
         idle_s: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+        suppressions: Suppressions | None = None,
     ) -> None:
+        self._wall = wall
+        """the hub's clock: no node's event time is believed past it (see ``sane_time``)"""
+        self.suppressions = suppressions
+        """Active suppressions: an emitted incident that matches one is marked, never dropped."""
         super().__init__(
             update_every_s=update_every_s,
             quiet_s=quiet_s,
@@ -96,7 +103,7 @@ class AlertingService(IncidentBook):
     def handle(self, events: list[EventBase]) -> list[EventBase]:
         for ev in events:
             if isinstance(ev, AnomalyEvent):
-                self._detection(from_anomaly(ev))
+                self._detection(from_anomaly(ev, self._wall()))
             elif isinstance(ev, AttackClassification):
                 if ev.family != "benign":
                     self._classification(ev)
@@ -108,11 +115,16 @@ class AlertingService(IncidentBook):
     def due(self) -> list[AlertEvent]:
         """Updates that are due now (for a runtime's idle ticks too), after expiring idle ones."""
         self._sweep()
-        return self._emit(force=False)
+        return self._marked(self._emit(force=False))
 
     def flush(self) -> list[AlertEvent]:
         """Every incident's latest state that was not sent yet (end of a replay, shutdown)."""
-        return self._emit(force=True)
+        return self._marked(self._emit(force=True))
+
+    def _marked(self, outs: list[AlertEvent]) -> list[AlertEvent]:
+        """``suppressed_by`` set on the incidents an active suppression matches."""
+        s = self.suppressions
+        return outs if s is None or not outs else [s.mark(a) for a in outs]
 
     # --- routing -------------------------------------------------------------------------
 
@@ -177,7 +189,7 @@ class AlertingService(IncidentBook):
     def _prediction(self, ev: AttackPrediction) -> None:
         ts = [self.seen[i][0] for i in ev.source_ids if i in self.seen]
         t = max(ts) if ts else self._host_time(ev.target_host, *ev.path)
-        t = sane_time(t, ev.ts)
+        t = sane_time(t, ev.ts, self._wall())
         self.predicted[ev.target_host] = (t, ev.probability)
         self.predicted.move_to_end(ev.target_host)
         if len(self.predicted) > MAX_PREDICTED:

@@ -29,8 +29,8 @@ from edge_agent.capture.sim import SimConfig, simulate
 from edge_agent.detectors.lstm import load_model
 from edge_agent.pipeline import Pipeline
 from edge_agent.settings import AgentSettings
-from fednids.provision import ProvisionRequest, provision
-from fednids.provision_hub import provision_hub
+from provisioning.hub import provision_hub
+from provisioning.node import ProvisionRequest, provision
 from tests.harness.servers import MosquittoServer
 
 # the first test also pays for a cold setup (about 1.5-3 min, downloads included)
@@ -243,12 +243,15 @@ def tls_broker(tmp_path_factory):
     provision(ProvisionRequest("arm-pi-tls", d / "node", d / "ca"))
     m = d / "pki" / "mosquitto"
     sec = MqttSecurity(
-        m / "ca.crt",
+        m / "nodes-ca.crt",
         m / "server.crt",
         m / "server.key",
         d / "data",
         port=TLS_PORT,
         bind="127.0.0.1",
+        service_ca_file=m / "ca.crt",
+        service_port=TLS_PORT + 1,
+        crl_file=m / "crl.pem",
     )
     (d / "acl").write_text(render_acl(sec))
     server = MosquittoServer(port=TLS_PORT - 1, extra_config=listener_fragment(sec, d / "acl"))
@@ -267,7 +270,7 @@ def test_agent_on_aarch64_talks_mutual_tls_with_its_provisioned_bundle(arm64, tl
     b = tls_broker / "pki" / "bridge"
     url = f"mqtts://localhost:{TLS_PORT}"
     collector = _Collector(
-        url,
+        f"mqtts://localhost:{TLS_PORT + 1}",  # the service listener
         "arm-pi-tls",
         TransportOptions(
             client_id="arm-tls-collector",

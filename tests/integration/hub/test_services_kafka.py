@@ -191,9 +191,9 @@ def test_predictions_alert_dedup_and_escalation_over_kafka(kafka_server):  # typ
 
     from contracts.events import AlertEvent, AttackClassification, AttackPrediction
     from hub.services.alerting import AlertingService
-    from hub.services.gnn import load_predictor
     from hub.services.gnn_service import GnnService
     from hub.services.settings import ServicesSettings
+    from models.gnn.model import load_predictor
 
     url = kafka_server.url
     net = f"10.{np.random.default_rng().integers(100, 250)}.{uuid.uuid4().int % 250}"

@@ -166,8 +166,16 @@ def test_alembic_migrations_build_the_same_schema(request, tmp_path):
         store = EventStore(url)
         upgrade(store)
         with store.engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), metadata)
+            ctx = MigrationContext.configure(conn, opts={"include_name": _not_a_partition})
+            diff = compare_metadata(ctx, metadata)
         assert diff == [], f"{url.split('@')[-1]}: {diff}"
+
+
+def _not_a_partition(name, type_, _parent):
+    """PostgreSQL partitions (flows_p20261201, flows_default) are tables of their own."""
+    from hub.storage.partitions import is_partition_name
+
+    return not (type_ == "table" and is_partition_name(name))
 
 
 test_alembic_migrations_build_the_same_schema = pytest.mark.integration(

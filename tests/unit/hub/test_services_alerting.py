@@ -4,16 +4,21 @@ runtime dead-letters bad input and commits only after its outputs were delivered
 
 from __future__ import annotations
 
+import tomllib
 from datetime import UTC, datetime, timedelta
 
 from contracts import decode, encode
 from contracts.deadletter import read_dead_letter
 from contracts.events import AlertEvent, AnomalyEvent, AttackClassification, AttackPrediction
 from contracts.transports.memory import MemoryBroker
+from edge_agent.rules.loader import DEFAULT_RULES
 from hub.services.alerting import AlertingService
 from hub.services.runtime import ServiceRuntime
 from tests.unit.contracts.samples import flow
 
+_RULES = tomllib.loads(DEFAULT_RULES.read_text())
+RULE_FAMILY = {r["id"]: r["family"] for k in ("rule", "beaconing") for r in _RULES.get(k, [])}
+"""A rule's family, from the shipped rule file (as the edge sends it in ``family``)."""
 WALL = datetime(2026, 1, 1, tzinfo=UTC)
 CAPTURE = 1_400_000_000.0  # a capture from 2014, replayed "now"
 
@@ -45,7 +50,7 @@ def _ev(
         node_id="pi-1",
         detector=detector,  # type: ignore[arg-type]
         rule_id=rule if detector == "rules" else None,
-        family=family,  # type: ignore[arg-type]
+        family=family or (RULE_FAMILY.get(rule or "") if detector == "rules" else None),  # type: ignore[arg-type]
         score=50,
         threshold=20,
         severity=severity,  # type: ignore[arg-type]
@@ -315,6 +320,7 @@ def test_an_event_window_in_the_future_of_its_envelope_falls_back_to_the_envelop
         node_id="pi-1",
         detector="rules",
         rule_id="port_scan_vertical",
+        family="scan",
         score=40,
         threshold=30,
         src_ip="10.0.0.66",
