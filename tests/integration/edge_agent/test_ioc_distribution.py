@@ -29,6 +29,7 @@ from hub.intel.store import read_bundle
 
 pytestmark = pytest.mark.integration
 BAD_V1 = "198.51.100.7"
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "intel"
 BAD_V2 = "192.0.2.66"
 
 
@@ -68,14 +69,21 @@ def _publish_raw(url: str, messages: list[tuple[str, bytes]]) -> None:
     pub.close()
 
 
+@pytest.mark.parametrize("feed", ["list", "stix", "misp"])
 def test_a_published_bundle_reaches_the_agent_and_a_tampered_one_is_refused(
-    tmp_path: Path, mosquitto_server
+    tmp_path: Path, mosquitto_server, feed: str
 ):
-    # prepare: the hub's key, a feed imported into a bundle
+    # prepare: the hub's key, a feed (a plain list, a STIX 2.1 bundle or a MISP event, each
+    # naming BAD_V1 with high confidence) imported into a bundle
     url = mosquitto_server.url
     priv, pub = generate_keypair(tmp_path / "keys")
-    feed_file = tmp_path / "feed.txt"
-    feed_file.write_text(f"# test feed\n{BAD_V1}\n")
+    if feed == "list":
+        feed_file = tmp_path / "feed.txt"
+        feed_file.write_text(f"# test feed\n{BAD_V1}\n")
+    else:
+        name = "feed.stix.json" if feed == "stix" else "event.misp.json"
+        feed_file = tmp_path / name
+        feed_file.write_bytes((FIXTURES / name).read_bytes())
     bundle_path = tmp_path / "intel" / "bundle.json"
     import_feeds([feed_file], FeedDefaults(source="testfeed", confidence=90), bundle_path)
     node = f"ioc{uuid.uuid4().hex[:6]}"
@@ -153,7 +161,10 @@ def test_a_published_bundle_reaches_the_agent_and_a_tampered_one_is_refused(
         _publish_raw(url, [(MQTT_INTEL_TOPIC, b""), *((mqtt_intel_part(i), b"") for i in range(2))])
         anomalies.close()
     assert not runner.is_alive()
-    iocs = [e for e in events if e.kind == "anomaly" and e.detector == "ioc"]
+    # at least once: a redelivered message is the same event (same event id)
+    iocs = list(
+        {e.event_id: e for e in events if e.kind == "anomaly" and e.detector == "ioc"}.values()
+    )
     assert sorted(e.src_ip for e in iocs) == ["10.9.0.5", "10.9.0.6"]  # v1 still matches
     assert all(e.evidence["indicator"] == BAD_V1 for e in iocs)
     assert all(e.evidence["sources"] == "testfeed" and e.severity == "high" for e in iocs)

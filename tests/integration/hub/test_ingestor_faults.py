@@ -110,18 +110,22 @@ def test_kill_9_of_the_ingestor_gives_exact_counts(kafka_server, postgres_server
             kwargs={"confirmed": confirmed, "pause_s": 0.5},
         )
         feeder.start()
-        # kill only once events are provably in flight: confirmed by Kafka, not yet stored
+        # kill only once events are provably in flight: confirmed by Kafka, not yet stored.
+        # The ingestor is frozen (SIGSTOP) mid-stream so that a loaded machine, where it keeps
+        # up with the feeder, cannot let the window close before the kill.
         _wait_rows(db, node, 1)
+        proc.send_signal(signal.SIGSTOP)
         counting = EventStore(db).engine
         with counting.connect() as conn:
             deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and in_flight <= 0 and feeder.is_alive():
+            while time.monotonic() < deadline and in_flight <= 0:
                 sent_so_far = confirmed[0]
                 stored = conn.execute(
                     text("SELECT COUNT(*) FROM flows WHERE node_id = :n"), {"n": node}
                 ).scalar()
                 conn.commit()
                 in_flight = sent_so_far - int(stored or 0)
+                time.sleep(0.05)
             proc.send_signal(signal.SIGKILL)
         counting.dispose()
         proc.wait(10)
