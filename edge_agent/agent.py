@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from contracts.topics import (
     mqtt_topic,
 )
 from contracts.transports import TransportOptions, open_publisher, open_subscriber
-from contracts.transports.base import Publisher
+from contracts.transports.base import Publisher, Subscriber
 from contracts.version import __version__
 from edge_agent.capture import PacketSource, open_source
 from edge_agent.detectors.arp import ArpMonitor
@@ -184,18 +185,17 @@ class Agent:
             fleet_id=s.fleet_id,
         )
 
-    def _start_model_updates(self, stop: threading.Event) -> threading.Thread | None:
-        if self.updater is None:
-            return None
+    def _own_subscriber(self, suffix: str, topics: list[str]) -> Subscriber:
+        """A subscription of this node's own, with its own client id: not shared, so every
+        node gets the retained messages (memory:// keys sessions by group)."""
         opts = mqtt_options(self.settings)
-        in_process = self.settings.mqtt_url.startswith("memory://")
-        sub = open_subscriber(
+        name = f"agent-{self.node_id}-{suffix}"
+        return open_subscriber(
             self.settings.mqtt_url,
-            [MQTT_MODEL_TOPIC],
-            # not shared: every node gets the retained announcement (memory:// keys by group)
-            group=f"agent-{self.node_id}-models" if in_process else "",
+            topics,
+            group=name if self.settings.mqtt_url.startswith("memory://") else "",
             options=TransportOptions(
-                client_id=f"agent-{self.node_id}-models",
+                client_id=name,
                 ca_file=opts.ca_file,
                 cert_file=opts.cert_file,
                 key_file=opts.key_file,
@@ -203,6 +203,17 @@ class Agent:
                 password=opts.password,
             ),
         )
+
+    @staticmethod
+    def _daemon(name: str, body: Callable[[], None]) -> threading.Thread:
+        t = threading.Thread(target=body, name=name, daemon=True)
+        t.start()
+        return t
+
+    def _start_model_updates(self, stop: threading.Event) -> threading.Thread | None:
+        if self.updater is None:
+            return None
+        sub = self._own_subscriber("models", [MQTT_MODEL_TOPIC])
         updater = self.updater
 
         def loop() -> None:
@@ -211,9 +222,7 @@ class Agent:
             finally:
                 sub.close()
 
-        t = threading.Thread(target=loop, name="model-updates", daemon=True)
-        t.start()
-        return t
+        return self._daemon("model-updates", loop)
 
     def _ioc_updater(self) -> IocUpdater | None:
         s = self.settings
@@ -229,65 +238,31 @@ class Agent:
         """The indicator bundle kept on disk, then the retained topics (own, unshared session)."""
         if self.ioc_updater is None:
             return None
-        opts = mqtt_options(self.settings)
-        in_process = self.settings.mqtt_url.startswith("memory://")
-        name = f"agent-{self.node_id}-intel"
         updater = self.ioc_updater
 
         def loop() -> None:
             updater.load_installed()
-            sub = open_subscriber(
-                self.settings.mqtt_url,
-                [MQTT_INTEL_TOPIC, MQTT_INTEL_PARTS],
-                group=name if in_process else "",
-                options=TransportOptions(
-                    client_id=name,
-                    ca_file=opts.ca_file,
-                    cert_file=opts.cert_file,
-                    key_file=opts.key_file,
-                    username=opts.username,
-                    password=opts.password,
-                ),
-            )
+            sub = self._own_subscriber("intel", [MQTT_INTEL_TOPIC, MQTT_INTEL_PARTS])
             try:
                 updater.run(sub, stop)
             finally:
                 sub.close()
 
-        t = threading.Thread(target=loop, name="ioc-updates", daemon=True)
-        t.start()
-        return t
+        return self._daemon("ioc-updates", loop)
 
     def _start_evidence(self, stop: threading.Event) -> threading.Thread:
         """Answer the hub's evidence requests (own persistent session, this node's topic only;
         a node with evidence off answers ``refused``)."""
-        opts = mqtt_options(self.settings)
-        in_process = self.settings.mqtt_url.startswith("memory://")
-        name = f"agent-{self.node_id}-evidence"
         responder = self.responder
 
         def loop() -> None:
-            sub = open_subscriber(
-                self.settings.mqtt_url,
-                [responder.request_topic],
-                group=name if in_process else "",
-                options=TransportOptions(
-                    client_id=name,
-                    ca_file=opts.ca_file,
-                    cert_file=opts.cert_file,
-                    key_file=opts.key_file,
-                    username=opts.username,
-                    password=opts.password,
-                ),
-            )
+            sub = self._own_subscriber("evidence", [responder.request_topic])
             try:
                 responder.run(sub, stop)
             finally:
                 sub.close()
 
-        t = threading.Thread(target=loop, name="evidence", daemon=True)
-        t.start()
-        return t
+        return self._daemon("evidence", loop)
 
     # -- events into the outbox ---------------------------------------------------------------
     def _stage(self, events: list[EventBase]) -> None:
