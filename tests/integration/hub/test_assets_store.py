@@ -2,29 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-
-import pytest
-from sqlalchemy import text
-
 from contracts.events import MAX_ASSET_IPS, AssetRecord, AssetService
-from hub.storage import EventStore
 
 MAC = "b8:27:eb:c7:e9:c9"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        s = EventStore(f"sqlite:///{tmp_path / 'hub.db'}")
-    else:
-        pg = request.getfixturevalue("postgres_server")
-        schema = f"t{uuid.uuid4().hex[:8]}"
-        with EventStore(pg.url).engine.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        s = EventStore(pg.url + f"?options=-csearch_path%3D{schema}")
-    s.create_schema()
-    return s
 
 
 def asset(**kw) -> AssetRecord:

@@ -44,8 +44,8 @@ NOW = datetime.now(UTC)
 @pytest.fixture
 def small_pg():
     """A private PostgreSQL whose tablespace ``small`` sits on a DISK_MB tmpfs."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a size-limited tmpfs needs root")
+    if os.geteuid() != 0:  # make test runs as root (the harness installs Debian packages too)
+        pytest.fail("the disk-full test mounts a size-limited tmpfs: run make test as root")
     pg = PostgresServer(port=PORT)
     pg.stop()
     shutil.rmtree(pg.data, ignore_errors=True)  # a fresh cluster: no tablespace of a past run
@@ -59,7 +59,7 @@ def small_pg():
         check=False,
     )
     if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+        pytest.fail(f"cannot mount the test's {DISK_MB} MB tmpfs: {done.stderr.strip()}")
     try:
         pg.start()
         shutil.chown(mnt, pg._os_user())

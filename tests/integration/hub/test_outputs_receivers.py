@@ -19,7 +19,7 @@ from hub.outputs.sinks.notify import AppriseSink
 from hub.outputs.sinks.syslog import SyslogSink
 from tests.harness.certs import make_test_pki
 from tests.harness.http_receiver import HttpReceiver
-from tests.harness.rsyslog import RsyslogServer, gtls_available
+from tests.harness.rsyslog import RsyslogServer
 
 pytestmark = pytest.mark.integration
 TCP_PORT, TLS_PORT = 26601, 26602
@@ -98,7 +98,6 @@ def test_syslog_reconnects_after_rsyslog_restarts(rsyslog: RsyslogServer) -> Non
     assert len(got) == 5
 
 
-@pytest.mark.skipif(not gtls_available(), reason="Debian package rsyslog-gnutls not installed")
 def test_syslog_over_tls_reaches_rsyslog(tmp_path: Path) -> None:
     # prepare: a private CA; rsyslog's TLS listener with its server certificate
     pki = make_test_pki(tmp_path / "pki")

@@ -14,21 +14,6 @@ from hub.storage.tokens import check_token, create_token
 from tests.unit.contracts.samples import all_samples, flow
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        s = EventStore(f"sqlite:///{tmp_path / 'hub.db'}")
-    else:
-        pg = request.getfixturevalue("postgres_server")
-        schema = f"t{uuid.uuid4().hex[:8]}"
-        base = EventStore(pg.url)
-        with base.engine.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        s = EventStore(pg.url + f"?options=-csearch_path%3D{schema}")
-    s.create_schema()
-    return s
-
-
 def test_inserts_are_idempotent_on_event_id(store):
     events = all_samples() + [flow(flow_id=f"x{i}") for i in range(50)]
     first = store.insert_events(events)

@@ -7,28 +7,11 @@ from __future__ import annotations
 import time
 import uuid
 
-import pytest
-from sqlalchemy import text
-
 from contracts.events import AlertEvent
 from hub.services.suppressions import SuppressionMatch
-from hub.storage import EventStore, Queries
+from hub.storage import Queries
 
 NOW = 1_900_000_000.0
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        s = EventStore(f"sqlite:///{tmp_path / 'hub.db'}")
-    else:
-        pg = request.getfixturevalue("postgres_server")
-        schema = f"s{uuid.uuid4().hex[:8]}"
-        with EventStore(pg.url).engine.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        s = EventStore(pg.url + f"?options=-csearch_path%3D{schema}")
-    s.create_schema()
-    return s
 
 
 def _incident(count: int, sid: str | None = None) -> AlertEvent:
