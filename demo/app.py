@@ -20,7 +20,7 @@ from bridge.service import Bridge
 from contracts.codec import encode
 from contracts.events import NodeStatus
 from contracts.topics import MqttKind, mqtt_subscription, mqtt_topic
-from contracts.transports import open_publisher, open_subscriber, parse_url
+from contracts.transports import TransportOptions, open_publisher, open_subscriber, parse_url
 from edge_agent.agent import Agent
 from edge_agent.settings import AgentSettings
 from hub.bus import EventBus
@@ -45,6 +45,8 @@ _ARTIFACTS = Path(str(files("models") / "artifacts"))
 DEFAULT_MODEL = _ARTIFACTS / "lstm-ae"
 """The shipped int8 LSTM autoencoder (``fednids models train`` rebuilds it)."""
 CLASSIFIER_MODEL = _ARTIFACTS / "classifier"
+DEMO_SESSION_S = 600
+"""How long a real broker keeps the demo bridge's session after the demo stops."""
 GNN_MODEL: Path = ServicesSettings.model_fields["gnn_model"].default
 """The shipped GNN predictor, where the hub's services find it by default."""
 
@@ -99,7 +101,14 @@ class Demo:
             self.bus,
         )
         self.bridge = Bridge(
-            open_subscriber(self.mqtt, [mqtt_subscription()], f"{group}-bridge"),
+            # a demo's bridge session on a real broker outlives the demo by 10 min, not the
+            # bridge's 7 days: otherwise every later message of the broker queues for it
+            open_subscriber(
+                self.mqtt,
+                [mqtt_subscription()],
+                f"{group}-bridge",
+                options=TransportOptions(session_expiry_s=DEMO_SESSION_S),
+            ),
             open_publisher(self.kafka),
         )
         alerting = AlertingService(

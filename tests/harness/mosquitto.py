@@ -42,6 +42,17 @@ class MosquittoServer(Server):
             self.stop()
             shutil.rmtree(self.data, ignore_errors=True)
 
+    def start_empty_unless_running(self) -> bool:
+        """Reuse the running broker (True), or start one with no sessions and no queued
+        messages (False); one locked step, so two processes never wipe each other's broker."""
+        with self._locked():
+            if self.is_running():
+                self.start()
+                return True
+            shutil.rmtree(self.data, ignore_errors=True)
+            self.start()
+            return False
+
     @property
     def url(self) -> str:
         return f"mqtt://{self.host}:{self.port}"

@@ -68,7 +68,16 @@ def ensure_kafka() -> KafkaServer:
 
 
 def ensure_mosquitto() -> MosquittoServer:
-    return _ensure(MosquittoServer(DEFAULT_PORTS["mosquitto"]))  # type: ignore[return-value]
+    """The shared broker; when it is not running it starts EMPTY: the persistent sessions an
+    earlier run left behind (up to 7 days for an agent's or a bridge's) would otherwise queue
+    every message of this run, and a broker that snapshots a growing store every second
+    (``autosave_interval 1``) slows every test that follows."""
+    server = MosquittoServer(DEFAULT_PORTS["mosquitto"])
+    t0 = time.monotonic()
+    already = server.start_empty_unless_running()
+    how = "reused" if already else f"started empty in {time.monotonic() - t0:.1f}s"
+    print(f"harness: {server.name} {server.url} — {server.version()} ({how})", flush=True)
+    return server
 
 
 def ensure_postgres() -> PostgresServer:
@@ -90,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     for s in chosen:
         try:
             if args.action == "start":
-                _ensure(s)
+                ensure_mosquitto() if isinstance(s, MosquittoServer) else _ensure(s)
             elif args.action == "stop":
                 was = s.pid() is not None
                 s.stop()

@@ -198,9 +198,10 @@ def test_federation_with_dp_tls_auth_and_signed_distribution(
             assert rdp_epsilon([tuple(h) for h in state["history"]], 1e-5) == pytest.approx(eps[-1])
         # the signed model reaches every agent, which hot-swaps it and reports it
         version = f"lstm-ae-{summary['published'][-1]}"
-        assert watch.wait(lambda s: all(s[n].model_version == version for n in nodes)), {
-            n: watch.latest[n].model_version for n in nodes
-        }
+        # (a loaded machine: the three agents and three SuperNodes share two cores)
+        assert watch.wait(
+            lambda s: all(s[n].model_version == version for n in nodes), timeout=180
+        ), _diagnose(watch, tmp_path, nodes, mosquitto_server.url)
         # a node that was offline catches up from the retained announcement
         late = _agent(tmp_path, f"{tag}-late", mosquitto_server.url, pub)
         assert watch.wait(
@@ -234,6 +235,24 @@ def test_federation_with_dp_tls_auth_and_signed_distribution(
                 a.wait(20)
         watch.close()
         _clear_retained(mosquitto_server.url)
+
+
+def _diagnose(watch: StatusWatch, tmp: Path, nodes: list[str], url: str) -> str:
+    """What each agent last reported, its log lines about models, and what the retained
+    announcement is (a failure says which hop lost the model)."""
+    lines = []
+    for n in nodes:
+        st = watch.latest.get(n)
+        log = (tmp / f"{n}.log").read_text(errors="replace").splitlines()
+        about = [x for x in log if "model" in x.lower() or "error" in x.lower()][-8:]
+        lines.append(f"{n}: {st.model_version if st else None} drops={st.drops if st else None}")
+        lines += [f"    {x[:300]}" for x in about]
+    try:
+        ann = _retained(url)
+        lines.append(f"retained: {ann.model_name} v{ann.version}")
+    except AssertionError as exc:
+        lines.append(f"retained: {exc}")
+    return "\n".join(lines)
 
 
 def _retained(url: str) -> ModelAnnouncement:
