@@ -73,6 +73,9 @@ class AnalyzeConfig:
     services: Any = None
     """The hub services' settings (:class:`hub.services.settings.ServicesSettings`; the entry
     point reads them from ``FEDNIDS_SERVICES_*``); None: their defaults."""
+    suppressions: Path | None = None
+    """A suppressions file (:mod:`fednids.analyze_suppressions`): the incidents they match are
+    marked and counted, and left out of the table, the report and ``eve.json``."""
 
 
 @dataclass
@@ -83,6 +86,8 @@ class AnalyzeResult:
     """The stored detections the incidents name, by event id."""
     scores: dict[str, Any] | None
     files: dict[str, Path]
+    suppressed: list[AlertEvent] = field(default_factory=list)
+    """The incidents a suppression of ``--suppressions`` marked (not in ``incidents``)."""
 
 
 # -- input checks ------------------------------------------------------------------------------
@@ -523,6 +528,7 @@ def run_analyze(cfg: AnalyzeConfig) -> AnalyzeResult:
 
     t0 = time.monotonic()
     check_capture(cfg.capture)
+    wanted = _read_suppressions(cfg.suppressions)
     truth = None
     if cfg.labels is not None:
         check_labels(cfg.labels)
@@ -535,8 +541,17 @@ def run_analyze(cfg: AnalyzeConfig) -> AnalyzeResult:
     chain: Chain | None = None
     try:
         chain = Chain(
-            f"sqlite:///{cfg.out / 'hub.db'}", uuid.uuid4().hex[:12], cfg.out / "hub", cfg.services
+            f"sqlite:///{cfg.out / 'hub.db'}",
+            uuid.uuid4().hex[:12],
+            cfg.out / "hub",
+            cfg.services,
+            suppressions=wanted is not None,
         )
+        plan = None
+        if wanted is not None and cfg.suppressions is not None:
+            from fednids.analyze_suppressions import install
+
+            plan = install(chain.store, wanted, cfg.suppressions)
         settings = _agent_settings(cfg, chain.mqtt_url)
         try:
             source = TrackedSource(open_source(settings.source))
@@ -576,8 +591,16 @@ def run_analyze(cfg: AnalyzeConfig) -> AnalyzeResult:
         incidents = read_incidents(chain.store)
         related = related_detections(chain.store, incidents)
         incidents.sort(key=lambda a: (_first_ts(a, related), a.incident_key))
+        everything = incidents  # incidents.jsonl keeps the marked ones too (marked)
+        suppressed = [a for a in incidents if a.suppressed_by is not None]
+        incidents = [a for a in incidents if a.suppressed_by is None]
         series = timeline(chain.store, source.per_second)
         summary = _summary(cfg, size, source, agent, counters, chain, incidents, consumed)
+        if plan is not None:
+            from fednids.analyze_suppressions import report
+
+            summary["incidents_suppressed"] = len(suppressed)
+            summary["suppressions"] = report(chain.store, plan, suppressed)
         summary["flushed_at_end"] = flushed
         summary["drain_timed_out"] = not waited and not chain.errors
         summary["time_s"] = {
@@ -591,17 +614,20 @@ def run_analyze(cfg: AnalyzeConfig) -> AnalyzeResult:
             progress.phase("scoring incidents against the labels")
             scores = score(incidents, truth)
         summary["time_s"]["total"] = round(time.monotonic() - t0, 3)
-        files = write_outputs(cfg.out, summary, incidents, related, series, scores)
+        files = write_outputs(cfg.out, summary, incidents, related, series, scores, everything)
         files["eve"] = cfg.out / "eve.json"
         summary["eve_records"] = chain.export_eve(files["eve"], incidents)
+        if plan is not None:
+            summary["eve_suppressed"] = len(suppressed)  # left out, as Suricata's suppress does
         summary["time_s"]["total"] = round(time.monotonic() - t0, 3)
         (cfg.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        quiet = f" (+{len(suppressed)} suppressed)" if plan is not None else ""
         progress.close(
             f"fednids analyze: {summary['packets']:,} packets, {summary['flows']:,} flows, "
-            f"{summary['detections']:,} detections -> {len(incidents)} incidents in "
+            f"{summary['detections']:,} detections -> {len(incidents)} incidents{quiet} in "
             f"{summary['time_s']['total']:.1f}s; results in {cfg.out}"
         )
-        return AnalyzeResult(summary, incidents, related, scores, files)
+        return AnalyzeResult(summary, incidents, related, scores, files, suppressed)
     except AnalyzeError:
         progress.clear()  # the caller prints the one-line reason
         raise
@@ -613,6 +639,18 @@ def run_analyze(cfg: AnalyzeConfig) -> AnalyzeResult:
             chain.close()
         for lg, level in saved:
             lg.setLevel(level)
+
+
+def _read_suppressions(path: Path | None) -> Any:
+    """The file's suppressions (None without ``--suppressions``); a bad file is refused at once."""
+    if path is None:
+        return None
+    from fednids.analyze_suppressions import SuppressionFileError, load_suppressions
+
+    try:
+        return load_suppressions(path)
+    except SuppressionFileError as exc:
+        raise AnalyzeError(f"suppressions: {exc}") from exc
 
 
 def load_truth(capture: Path, labels: Path, start_packet: int = 0) -> Any:
@@ -648,7 +686,10 @@ def write_outputs(
     related: dict[str, dict[str, Any]],
     series: dict[str, Any],
     scores: dict[str, Any] | None,
+    marked_too: Sequence[AlertEvent] | None = None,
 ) -> dict[str, Path]:
+    """incidents.jsonl (``marked_too``: every incident, suppressed ones marked), scores.json and
+    report.html (``incidents``: the ones reported)."""
     from fednids.report import render_report
 
     files = {
@@ -658,7 +699,7 @@ def write_outputs(
         "db": out / "hub.db",
     }
     with files["incidents"].open("w") as f:
-        for a in incidents:
+        for a in incidents if marked_too is None else marked_too:
             f.write(a.model_dump_json() + "\n")
     if scores is not None:
         files["scores"] = out / "scores.json"

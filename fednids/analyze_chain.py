@@ -105,7 +105,14 @@ class Chain:
     in the background while the agent already reads the capture; a consumer group that joins
     late reads its topics from the beginning, as a new Kafka group would with ``earliest``."""
 
-    def __init__(self, db_url: str, run_id: str, state: Path, services: Any = None) -> None:
+    def __init__(
+        self,
+        db_url: str,
+        run_id: str,
+        state: Path,
+        services: Any = None,
+        suppressions: bool = False,
+    ) -> None:
         from bridge.service import Bridge
         from contracts.topics import mqtt_subscription
         from hub.ingestor import INGEST_TOPICS, Ingestor
@@ -115,6 +122,9 @@ class Chain:
         self.state = state
         self.settings = services
         """The hub services' settings (``ServicesSettings``; None: their defaults)."""
+        self.suppressions = suppressions
+        """The alerting service marks incidents with the store's active suppressions (put
+        there before :meth:`start`, ``fednids analyze --suppressions``)."""
         """Where the hub services keep their state (the Isolation Forest's node baselines)."""
         self.mqtt_url = f"memory://analyze-{run_id}-mqtt"
         self.kafka_url = f"memory://analyze-{run_id}-kafka"
@@ -181,7 +191,12 @@ class Chain:
             return self.bridge.in_flight() > 0 or any(c.lag() for c in self.consumers)
 
         clocks = (ReplayClock(behind), ReplayClock(any_behind))
-        for svc in _services(self.skipped, self.state, clocks, self.settings):
+        marks = None
+        if self.suppressions:
+            from hub.services.suppressions import Suppressions
+
+            marks = Suppressions(self.store.active_suppressions)
+        for svc in _services(self.skipped, self.state, clocks, self.settings, marks):
             kind = AlertingRuntime if isinstance(svc, AlertingService) else ServiceRuntime
             sub: Subscriber = self._sub(self._kafka, list(svc.inputs), svc.name)
             if svc.name == "threat-classifier":
@@ -355,6 +370,7 @@ def _services(
     state: Path,
     clocks: tuple[Callable[[], float], Callable[[], float]],
     settings: Any = None,
+    suppressions: Any = None,
 ) -> list[Any]:
     """The hub's analytics services built as ``fednids hub anomaly-iforest|threat-classifier|
     gnn-predictor|alerting`` build them, from ``settings`` (``ServicesSettings``, which the entry
@@ -428,6 +444,7 @@ def _services(
             classified_open_confidence=s.alert_classified_open_confidence,
             max_open=s.alert_max_open,
             clock=alert_clock,
+            suppressions=suppressions,
         )
     )
     return out

@@ -71,6 +71,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         metavar="KEY=VALUE",
         help="an extra agent setting (edge_agent.settings.AgentSettings), repeatable",
     )
+    p.add_argument(
+        "--suppressions",
+        type=Path,
+        metavar="FILE",
+        help="suppressions to apply (JSON or TOML, the API's shape: match, reason, expires_at; "
+        "a saved GET /api/suppressions answer works): the incidents they match are counted and "
+        "kept in incidents.jsonl (marked), not in the table, the report or eve.json",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the summary JSON, not the table")
     p.set_defaults(handler=_run)
@@ -141,6 +149,7 @@ def _run(args: argparse.Namespace) -> int:
                 progress=False if args.no_progress else None,
                 agent_options=_agent_options(args),
                 services=ServicesSettings(),
+                suppressions=args.suppressions,
             )
         )
     except AnalyzeError as exc:
@@ -167,7 +176,16 @@ def _run(args: argparse.Namespace) -> int:
     if result.scores is not None:
         print("\nscores against the labels:")
         print("\n".join(_score_lines(result.scores)))
-    print(f"\n{len(result.incidents)} incident(s). Written:")
+    quiet = result.summary.get("suppressions")
+    if quiet is None:
+        print(f"\n{len(result.incidents)} incident(s). Written:")
+    else:
+        print(
+            f"\n{len(result.incidents)} incident(s), {len(result.suppressed)} more suppressed by "
+            f"{quiet['file']} ({quiet['applied']} of {quiet['in_file']} suppressions in force; "
+            "marked in incidents.jsonl, counted in summary.json, left out of the table, the "
+            "report and eve.json). Written:"
+        )
     for name, path in sorted(result.files.items()):
         print(f"  {name:<10} {path}")
     return 1 if incomplete else 0

@@ -10,6 +10,7 @@ import { FleetPage } from "./pages/Fleet";
 import { SuppressionsPage } from "./pages/Suppressions";
 import { InventoryPage } from "./pages/Inventory";
 import { IntelPage } from "./pages/Intel";
+import { OutputsPage } from "./pages/Outputs";
 
 const VIEWS = {
   "/": OverviewPage,
@@ -21,6 +22,7 @@ const VIEWS = {
   "/suppressions": SuppressionsPage,
   "/inventory": InventoryPage,
   "/intel": IntelPage,
+  "/outputs": OutputsPage,
 } as const;
 
 export function App() {

@@ -11,6 +11,7 @@ export const PAGES = [
   { path: "/suppressions", title: "Suppressions" },
   { path: "/inventory", title: "Inventory" },
   { path: "/intel", title: "Threat intel" },
+  { path: "/outputs", title: "Outputs" },
 ] as const;
 export type PagePath = (typeof PAGES)[number]["path"];
 

@@ -10,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, g
 
 from contracts.version import __version__
 from hub.api.openapi import install_openapi
-from hub.api.routes import alerts, assets, events, fleet, health, intel, suppressions
+from hub.api.routes import alerts, assets, events, fleet, health, intel, outputs, suppressions
 from hub.api.routes import evidence as evidence_routes
 from hub.api.ws import router as ws_router
 from hub.bus import EventBus
@@ -49,7 +49,7 @@ def create_app(settings: HubSettings, store: EventStore, bus: EventBus | None = 
         return JSONResponse({"detail": "database unavailable"}, status_code=503)
 
     routers = (health.router, fleet.router, events.router, alerts.router, suppressions.router)
-    for r in (*routers, assets.router, intel.router):
+    for r in (*routers, assets.router, intel.router, outputs.router):
         app.include_router(r, prefix="/api")
     app.include_router(evidence_routes.router, prefix="/api")
     app.include_router(ws_router)

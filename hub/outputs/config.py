@@ -152,6 +152,11 @@ class OutputsSettings(BaseSettings):
     metrics_port: Annotated[int, Field(ge=0, le=65535)] | None = 9309
     """Prometheus ``/metrics`` (None: off; 0: any free port)."""
     batch: Annotated[int, Field(ge=1, le=5000)] = 200
+    db_url: SecretStr | None = None
+    """The hub's store (``postgresql://...``, ``sqlite:///...``): each output's state is written
+    there every ``state_every_s`` for ``GET /api/outputs`` (None: only ``/metrics``). A secret:
+    the URL may carry the database password."""
+    state_every_s: Annotated[float, Field(gt=0, le=3600)] = 5.0
     retry_initial_s: Annotated[float, Field(gt=0)] = 0.5
     retry_max_s: Annotated[float, Field(gt=0)] = 30.0
     outputs: Annotated[list[OutputConfig], Field(min_length=1)]

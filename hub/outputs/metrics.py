@@ -70,13 +70,23 @@ class LagProbe:
         self.group = group
         self.topics = list(topics)
         self._consumer: Any = None
+        self.cursor: dict[str, int] = {}
+        """The committed offsets at the last :meth:`lag`: ``{"topic:partition": offset}``."""
 
     def lag(self) -> int:
         if self.parsed.scheme == "memory":
             from contracts.transports.memory import MemoryBroker
 
             broker = MemoryBroker.named(self.parsed.name)
-            return sum(broker.lag(self.group, t) for t in self.topics)
+            total, cursor = 0, {}
+            for t in self.topics:
+                lag = broker.lag(self.group, t)
+                msgs = broker.messages(t)
+                end = msgs[-1].offset + 1 if msgs else 0
+                cursor[f"{t}:0"] = max(0, end - lag)
+                total += lag
+            self.cursor = cursor
+            return total
         return self._kafka_lag()
 
     def _kafka_lag(self) -> int:
@@ -99,10 +109,13 @@ class LagProbe:
                 if t in meta.topics
                 for p in meta.topics[t].partitions
             ]
-            total = 0
+            total, cursor = 0, {}
             for tp in self._consumer.committed(parts, timeout=5):
                 low, high = self._consumer.get_watermark_offsets(tp, timeout=5, cached=False)
-                total += max(0, high - (tp.offset if tp.offset >= 0 else low))
+                at = tp.offset if tp.offset >= 0 else low
+                cursor[f"{tp.topic}:{tp.partition}"] = at
+                total += max(0, high - at)
+            self.cursor = cursor
             return total
         except ck.KafkaException as exc:
             raise TransportError(f"kafka lag of {self.group}: {exc}") from exc

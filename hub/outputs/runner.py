@@ -32,6 +32,7 @@ from hub.outputs.metrics import LagProbe, OutputMetrics
 from hub.outputs.policy import FirstSeen, TokenBucket, accepts
 from hub.outputs.records import Record, render
 from hub.outputs.sinks import Sink, SinkError
+from hub.outputs.state import Health, StateReporter
 
 log = logging.getLogger("fednids.hub.outputs")
 MAX_POLL_INTERVAL_MS = 86_400_000
@@ -93,6 +94,8 @@ class OutputWorker:
         }
         self._limited_unreported = 0
         self._lag_at = 0.0
+        self.health = Health()
+        """What ``GET /api/outputs`` shows, through the store (:mod:`hub.outputs.state`)."""
 
     def _open(self) -> Subscriber:
         opts = TransportOptions(
@@ -182,6 +185,7 @@ class OutputWorker:
                 self._failed(f"{type(exc).__name__}: {exc}", delay)
             else:
                 self.metrics.up.labels(self.cfg.name).set(1)
+                self.health.succeeded()
                 self._count("sent", len(records))
                 return "sent"
             self.update_lag(every_s=0.0)  # a stalled output's lag keeps being reported
@@ -191,6 +195,7 @@ class OutputWorker:
 
     def _failed(self, why: str, delay: float) -> None:
         self.counts["failures"] += 1
+        self.health.failed(why)
         self.metrics.failures.labels(self.cfg.name).inc()
         self.metrics.up.labels(self.cfg.name).set(0)
         log.warning("output %s: %s; again in %.1f s", self.cfg.name, why, delay)
@@ -212,9 +217,14 @@ class OutputWorker:
             return
         self._lag_at = now
         try:
-            self.metrics.lag.labels(self.cfg.name).set(self.lag_probe.lag())
+            lag = self.lag_probe.lag()
         except ContractError as exc:
             log.debug("output %s: lag unknown: %s", self.cfg.name, exc)
+            self.health.lag_records = None
+            return
+        self.metrics.lag.labels(self.cfg.name).set(lag)
+        self.health.lag_records = lag
+        self.health.cursor = dict(self.lag_probe.cursor)
 
     def step(self, sub: Subscriber, stop: threading.Event) -> int:
         """One poll: select, deliver, commit. Returns the messages committed."""
@@ -222,10 +232,17 @@ class OutputWorker:
         if not msgs:
             return 0
         records = self.select(msgs)
-        if records and not self.deliver(records, stop):
-            return 0  # stopping: not committed, sent again on the next start
+        if records:
+            self.health.waiting(min(r.event.ts.timestamp() for r in records))
+            if not self.deliver(records, stop):
+                return 0  # stopping: not committed, sent again on the next start
         sub.ack(msgs)
+        self.health.waiting(None)
         return len(msgs)
+
+    def snapshot(self) -> dict[str, object]:
+        """This output's state as the store keeps it (:mod:`hub.storage.output_state`)."""
+        return self.health.snapshot(self.cfg, self.counts)
 
     def run(self, stop: threading.Event) -> None:
         sub = self._subscriber()
@@ -250,10 +267,13 @@ def run_outputs(settings: OutputsSettings, stop: threading.Event) -> OutputMetri
     if settings.metrics_port is not None:
         port = metrics.serve(settings.metrics_host, settings.metrics_port)
         log.info("outputs: metrics on http://%s:%d/metrics", settings.metrics_host, port)
+    reporter = StateReporter.open(settings, [w.snapshot for w in workers])
     threads = [
         threading.Thread(target=w.run, args=(stop,), name=f"output-{w.cfg.name}", daemon=True)
         for w in workers
     ]
+    if reporter is not None:
+        threads.append(threading.Thread(target=reporter.run, args=(stop,), name="output-state"))
     for t in threads:
         t.start()
     log.info("outputs: %s", ", ".join(f"{w.cfg.name} ({w.cfg.type})" for w in workers))
@@ -262,5 +282,7 @@ def run_outputs(settings: OutputsSettings, stop: threading.Event) -> OutputMetri
     finally:
         for t in threads:
             t.join(timeout=30)
+        if reporter is not None:
+            reporter.write()  # the last word: each output's state as it stopped
         metrics.close()
     return metrics

@@ -205,9 +205,13 @@ class Queries:
             kinds: dict[str, int] = {
                 k: n for k, n in conn.execute(select(c.kind, func.count()).group_by(c.kind)).all()
             }
-            alerts_open = conn.execute(
-                select(func.count()).select_from(alerts).where(alerts.c.status == "open")
-            ).scalar_one()
+            open_by_marked = dict(
+                conn.execute(
+                    select(alerts.c.suppressed_by.is_not(None), func.count())
+                    .where(alerts.c.status == "open")
+                    .group_by(alerts.c.suppressed_by.is_not(None))
+                ).all()
+            )  # open incidents a suppression marked are counted apart, never in alerts_open
             top = conn.execute(
                 select(c.peer, func.count().label("n"))
                 .where(
@@ -228,7 +232,8 @@ class Queries:
             "flows_total": flows_total,
             "anomalies_total": kinds.get("anomaly", 0),
             "classifications_total": kinds.get("classification", 0),
-            "alerts_open": alerts_open,
+            "alerts_open": int(open_by_marked.get(False, 0)),
+            "alerts_suppressed": int(open_by_marked.get(True, 0)),
             "nodes_online": sum(n["online"] for n in node_list),
             "nodes_total": len(node_list),
             "attacks_per_minute": [

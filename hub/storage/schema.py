@@ -149,3 +149,22 @@ assets = Table(  # the passive device inventory (0005): one row per (node, MAC o
     Index("assets_last_seen", "last_seen", "asset_key"),
     Index("assets_vendor", "vendor"),
 )
+
+output_state = Table(  # each SOC output's health, written by `fednids hub outputs` (0006)
+    "output_state",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),  # syslog / webhook / splunk_hec / apprise / kafka
+    Column("filter", String(500), nullable=False),  # a one-line summary of the output's filter
+    Column("cursor", Text, nullable=False),  # JSON {"topic:partition": committed offset}
+    Column("lag_records", Integer),  # NULL: the broker did not answer
+    Column("lag_seconds", Float, nullable=False),  # the oldest record waiting (0: caught up)
+    Column("up", Boolean, nullable=False),
+    Column("last_success", Float),
+    Column("last_error", String(500)),
+    Column("last_error_at", Float),
+    Column("consecutive_failures", Integer, nullable=False),
+    Column("counts", Text, nullable=False),  # JSON {outcome: records} since the process started
+    Column("started", Float, nullable=False),  # the outputs process's start
+    Column("updated", Float, nullable=False),  # its last write: a stale row is a stopped process
+)

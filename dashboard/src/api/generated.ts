@@ -368,6 +368,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/outputs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Outputs */
+        get: operations["list_outputs_api_outputs_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/overview": {
         parameters: {
             query?: never;
@@ -1078,6 +1095,19 @@ export interface components {
              * @description Pass as `cursor` for the next page; null on the last page
              */
             next_cursor: string | null;
+        };
+        /**
+         * CursorPosition
+         * @description The output's committed offset on one partition of an input topic (its durable cursor:
+         *     the output's own Kafka consumer group).
+         */
+        CursorPosition: {
+            /** Offset */
+            offset: number;
+            /** Partition */
+            partition: number;
+            /** Topic */
+            topic: string;
         };
         /** DnsAnswer */
         DnsAnswer: {
@@ -1884,10 +1914,108 @@ export interface components {
              */
             uptime_s: number;
         };
+        /** OutputList */
+        OutputList: {
+            /** Items */
+            items: components["schemas"]["OutputStatus"][];
+            /** Stale After S */
+            stale_after_s: number;
+        };
+        /** OutputStatus */
+        OutputStatus: {
+            /**
+             * Age S
+             * @description Seconds since the outputs process wrote this
+             */
+            age_s: number;
+            /** Consecutive Failures */
+            consecutive_failures: number;
+            /** Cursor */
+            cursor: components["schemas"]["CursorPosition"][];
+            /** Delivered */
+            delivered: number;
+            /**
+             * Failures
+             * @description Failed deliveries since start (each retried)
+             */
+            failures: number;
+            /**
+             * Filter
+             * @description What the output takes: severity, families, ...
+             */
+            filter: string;
+            /** Filtered */
+            filtered: number;
+            /**
+             * Health
+             * @enum {string}
+             */
+            health: "healthy" | "unhealthy" | "stale";
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "syslog" | "webhook" | "splunk_hec" | "apprise" | "kafka";
+            /**
+             * Lag Records
+             * @description Records past its cursor (null: broker unreachable)
+             */
+            lag_records: number | null;
+            /**
+             * Lag Seconds
+             * @description Age of the oldest record waiting for delivery (0: none)
+             */
+            lag_seconds: number;
+            /** Last Error */
+            last_error: string | null;
+            /** Last Error At */
+            last_error_at: string | null;
+            /** Last Success */
+            last_success: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Rate Limited
+             * @description Over the rate limit: not sent, counted
+             */
+            rate_limited: number;
+            /**
+             * Rejected
+             * @description Refused for good by the receiver
+             */
+            rejected: number;
+            /**
+             * Started
+             * @description ISO 8601, UTC
+             */
+            started: string;
+            /**
+             * Suppressed
+             * @description Incidents a suppression marked: not sent
+             */
+            suppressed: number;
+            /** Undecodable */
+            undecodable: number;
+            /** Up */
+            up: boolean;
+            /**
+             * Updated
+             * @description ISO 8601, UTC
+             */
+            updated: string;
+        };
         /** Overview */
         Overview: {
-            /** Alerts Open */
+            /**
+             * Alerts Open
+             * @description Open incidents no suppression marked
+             */
             alerts_open: number;
+            /**
+             * Alerts Suppressed
+             * @description Open incidents an active suppression marked (not in alerts_open)
+             */
+            alerts_suppressed: number;
             /** Anomalies Total */
             anomalies_total: number;
             /** Attacks Per Minute */
@@ -3563,6 +3691,55 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["NodeList"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Database unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_outputs_api_outputs_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OutputList"];
                 };
             };
             /** @description Missing or invalid bearer token */

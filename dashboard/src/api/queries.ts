@@ -9,6 +9,7 @@ import type {
   EvidenceList,
   EvidenceStatus,
   IntelStatus,
+  OutputList,
   AnomalyEvent,
   Classification,
   FLEvent,
@@ -143,3 +144,4 @@ export function useRequestEvidence() {
 }
 
 export const useIntel = () => useGet<IntelStatus>("intel", "/intel", {}, 60000);
+export const useOutputs = () => useGet<OutputList>("outputs", "/outputs", {}, 5000);

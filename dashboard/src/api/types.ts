@@ -65,3 +65,5 @@ export type AssetQuery = QueryOf<"/api/assets">;
 export type EvidenceStatus = S["EvidenceStatus"];
 export type EvidenceList = S["EvidenceList"];
 export type IntelStatus = S["IntelStatus"];
+export type OutputStatus = S["OutputStatus"];
+export type OutputList = S["OutputList"];

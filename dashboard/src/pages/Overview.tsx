@@ -18,6 +18,7 @@ export function OverviewPage() {
         <Stat label="anomalies" value={fmtNumber(o?.anomalies_total)} />
         <Stat label="classifications" value={fmtNumber(o?.classifications_total)} />
         <Stat label="open alerts" value={fmtNumber(o?.alerts_open)} tone={o && o.alerts_open > 0 ? "bad" : "good"} />
+        <Stat label="open, suppressed" value={fmtNumber(o?.alerts_suppressed)} testId="stat-suppressed" />
         <Stat
           label="sensors online"
           value={o ? `${o.nodes_online} / ${o.nodes_total}` : "—"}

@@ -27,7 +27,10 @@ class Overview(ApiModel):
     flows_total: int
     anomalies_total: int
     classifications_total: int
-    alerts_open: int
+    alerts_open: Annotated[int, Field(description="Open incidents no suppression marked")]
+    alerts_suppressed: Annotated[
+        int, Field(description="Open incidents an active suppression marked (not in alerts_open)")
+    ]
     nodes_online: int
     nodes_total: int
     attacks_per_minute: list[FamilyCount]

@@ -1,7 +1,9 @@
 """An output outage on the real Kafka: ``fednids hub outputs`` runs as its own process; its
 webhook and syslog receivers are down while alerts flow, then come back. Every alert arrives
 at each receiver (distinct incidents == sent; duplicates, which at-least-once allows, are
-counted), each output's lag metric shows the backlog and goes back to 0, SIGTERM stops it."""
+counted), each output's lag metric shows the backlog and goes back to 0, SIGTERM stops it.
+The state it writes to the store (``--db``, read by ``GET /api/outputs``) follows: down and
+lagging by N, then up with its Kafka cursor at the end of every partition."""
 
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ from contracts import encode
 from contracts.events import AlertEvent
 from contracts.transports import open_publisher, parse_url
 from contracts.transports.kafka import ensure_topics
+from hub.storage import EventStore
+from hub.storage.output_state import list_output_states
 from tests.harness.base import Server
 from tests.harness.http_receiver import HttpReceiver
 from tests.harness.rsyslog import RsyslogServer
@@ -75,6 +79,12 @@ def test_outage_then_recovery_delivers_every_alert_and_lag_returns_to_zero(
     syslog.stop()
     syslog.clear()
     metrics_port = _free_port()
+    store = EventStore(f"sqlite:///{tmp_path / 'hub.db'}")
+    store.create_schema()
+
+    def states() -> dict[str, dict]:
+        return {r["name"]: r for r in list_output_states(store)}
+
     cfg = tmp_path / "outputs.toml"
     cfg.write_text(
         f'kafka_url = "{kafka_server.url}"\ntopics = ["{topic}"]\ngroup_prefix = "outage-{run}"\n'
@@ -83,7 +93,17 @@ def test_outage_then_recovery_delivers_every_alert_and_lag_returns_to_zero(
         f'[[output]]\nname = "syslog"\ntype = "syslog"\nhost = "127.0.0.1"\nport = {SYSLOG_PORT}\ntimeout_s = 2\n'
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "fednids.cli", "hub", "outputs", "--config", str(cfg)],
+        [
+            sys.executable,
+            "-m",
+            "fednids.cli",
+            "hub",
+            "outputs",
+            "--config",
+            str(cfg),
+            "--db",
+            store.url,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -111,9 +131,24 @@ def test_outage_then_recovery_delivers_every_alert_and_lag_returns_to_zero(
         _wait(
             lambda: _lags(metrics_port) == {"hook": N, "syslog": N}, 60, f"lag {N} on both outputs"
         )
+        _wait(
+            lambda: all(
+                s.get(n, {}).get("lag_records") == N and not s[n]["up"]
+                for s in [states()]
+                for n in ("hook", "syslog")
+            ),
+            60,
+            "the store showing both outputs down by N",
+        )
+        down = states()
         hook = HttpReceiver(port=hook_port).start()
         syslog.start()
         _wait(lambda: _lags(metrics_port) == {"hook": 0, "syslog": 0}, 90, "lag 0 after recovery")
+        _wait(
+            lambda: all(s.get("lag_records") == 0 and s["up"] for s in states().values()),
+            30,
+            "the store showing both outputs caught up",
+        )
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(30)
     finally:
@@ -134,3 +169,12 @@ def test_outage_then_recovery_delivers_every_alert_and_lag_returns_to_zero(
         print(f"{name}: {len(got)} distinct of {N} sent, {dupes} duplicate(s)")
         assert set(got) == set(sent), name
     assert code == 0, proc.stdout.read().decode() if proc.stdout else ""
+    back = states()
+    for name in ("hook", "syslog"):
+        assert down[name]["consecutive_failures"] >= 1 and down[name]["last_error"], name
+        assert down[name]["counts"].get("sent", 0) == 0, name
+        assert back[name]["up"] and back[name]["consecutive_failures"] == 0, name
+        assert back[name]["lag_seconds"] == 0.0, name
+        assert sorted(back[name]["cursor"]) == [f"{topic}:{p}" for p in range(3)], name
+        assert sum(back[name]["cursor"].values()) == N, name
+        assert back[name]["counts"]["sent"] >= N, name

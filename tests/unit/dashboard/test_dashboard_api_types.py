@@ -17,7 +17,7 @@ import pytest
 from fastapi.routing import APIRoute
 
 from hub.api.app import create_app
-from hub.api.routes import alerts, assets, events, fleet, health, intel, suppressions
+from hub.api.routes import alerts, assets, events, fleet, health, intel, outputs, suppressions
 from hub.api.routes import evidence as evidence_routes
 from hub.settings import HubSettings
 from hub.storage import EventStore
@@ -74,7 +74,7 @@ def test_committed_typescript_matches_the_openapi(tmp_path: Path) -> None:
 
 def test_every_route_declares_its_response_model(spec: dict[str, Any]) -> None:
     routers = (alerts.router, events.router, fleet.router, health.router, suppressions.router)
-    routers += (assets.router, evidence_routes.router, intel.router)
+    routers += (assets.router, evidence_routes.router, intel.router, outputs.router)
     routes = [r for rt in routers for r in rt.routes if isinstance(r, APIRoute)]
     assert len(routes) == sum(len(ops) for ops in spec["paths"].values())  # all of them
     files = {"/evidence/{evidence_id}/pcap"}  # a binary download (its content type is declared)

@@ -38,11 +38,12 @@ HUB_SERVICES = {
     "threat-classifier",
     "gnn-predictor",
     "alerting",
+    "outputs",
     "api",
     "superlink",
     "dashboard",
 }
-SERVERS = {"kafka", "mosquitto", "postgres", "api", "superlink", "dashboard"}
+SERVERS = {"kafka", "mosquitto", "postgres", "api", "superlink", "dashboard", "outputs"}
 
 
 def _load(text: str | None = None) -> dict[str, Any]:
@@ -70,6 +71,7 @@ SAMPLE_ENV = {
     "FEDNIDS_PKI_DIR": "./pki",
     "FEDNIDS_SIGNING_DIR": "./signing",
     "FEDNIDS_BRIDGE_GROUP": "bridges-0123456789abcdef0123456789abcdef",
+    "FEDNIDS_OUTPUTS_CONFIG": "../fednids-outputs.toml",
 }
 
 
@@ -276,3 +278,34 @@ def test_mosquitto_config_is_the_bridges_mtls_and_acl_rendering():
         if "sim" in (svc.get("profiles") or []):
             assert svc["environment"]["FEDNIDS_AGENT_MQTT_URL"].endswith(f":{sec.port}"), name
     assert s["mosquitto"]["ports"] == ["${MQTT_PORT:-8883}:8883"]  # 8884 is not published
+
+
+def test_the_outputs_service_reads_its_file_as_a_secret_and_the_rest_from_the_environment():
+    """`fednids hub outputs`: its TOML (the receivers' tokens) is a compose secret from a file
+    outside the repository; the broker, the store and the metrics address come from the
+    environment, as OutputsSettings fields; the example file passes the process's own check."""
+    from hub.outputs.config import OutputsSettings, load_config
+
+    doc = _load()
+    svc = doc["services"]["outputs"]
+    (secret,) = svc["secrets"]
+    src = doc["secrets"][secret]["file"]
+    (m,) = VAR.finditer(src)
+    assert m.group(0) == src and m.group(2) == ":?", "the file's path is a required variable"
+    cmd = svc["command"]
+    assert cmd[:3] == ["fednids", "hub", "outputs"]
+    assert cmd[cmd.index("--config") + 1] == f"/run/secrets/{secret}"
+    env = svc["environment"]
+    fields = {f"FEDNIDS_OUTPUTS_{k.upper()}" for k in OutputsSettings.model_fields}
+    assert set(env) <= fields, set(env) - fields
+    assert env["FEDNIDS_OUTPUTS_KAFKA_URL"] == "kafka://kafka:9092"
+    assert "${POSTGRES_PASSWORD:?" in env["FEDNIDS_OUTPUTS_DB_URL"]
+    assert svc["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert "ports" not in svc  # /metrics stays on the backend network
+    assert "9309" in " ".join(svc["healthcheck"]["test"])
+    example = ROOT / "docker" / "outputs.example.toml"
+    settings = load_config(example)
+    assert [o.type for o in settings.outputs] == ["kafka"]
+    keys = {ln.split("=")[0].strip() for ln in example.read_text().splitlines() if "=" in ln}
+    assert not keys & {"kafka_url", "db_url", "metrics_host"}  # the environment's, not the file's
+    assert "FEDNIDS_OUTPUTS_CONFIG=" in (ROOT / "docker" / ".env.example").read_text()
