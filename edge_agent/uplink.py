@@ -15,6 +15,12 @@ the publisher could not take the message; then the cursor rewinds, and until the
 success one message at a time probes the broker, with a backoff that doubles up to
 ``max_backoff_s`` (the hub is idempotent on ``event_id``; duplicates are harmless, loss is
 not).
+
+Heartbeats have a lane of their own: only the newest ``NodeStatus`` in the outbox is sent
+(retained, latest wins; the older ones it supersedes are deleted with it when it is
+confirmed), whatever the data lane is waiting for. A backlog the broker refuses (no
+subscriber for the flows while the hub's bridge is away) never freezes the node's heartbeat,
+so the operator still sees it alive and which model it runs.
 """
 
 from __future__ import annotations
@@ -33,6 +39,9 @@ from edge_agent.outbox import Outbox, Row
 
 log = logging.getLogger(__name__)
 _BATCH_OVERHEAD = 128
+_STATUS = MqttKind.STATUS.value
+_DATA_KINDS = tuple(k.value for k in MqttKind if k is not MqttKind.STATUS)
+_STATUS_PEEK = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +83,8 @@ class Uplink:
         self._retry_at = 0.0
         self._refusals_in_row = 0
         self._rounds = 0  # rewinds since the last success: the backoff's exponent
+        self._status_inflight: int | None = None  # the heartbeat row id the broker holds
+        self._status_retry_at = 0.0
         self.sent_messages = 0
         self.acked_events = 0
         self.refused = 0
@@ -84,6 +95,7 @@ class Uplink:
     def pump(self) -> int:
         """Delete acked rows and publish what fits in the in-flight window; returns messages sent."""
         self._collect_acks()
+        sent_status = self._pump_status()
         now = time.monotonic()
         with self._lock:
             if self._rewind_to is not None and now >= self._retry_at:
@@ -95,8 +107,11 @@ class Uplink:
                 room = min(room, 1 - len(self._inflight))
             blocked = self._rewind_to is not None
         if room <= 0 or blocked:
-            return 0
-        rows = self.outbox.peek(self.config.batch_max * room, after_id=self._cursor)
+            self.publisher.poll(0)
+            return sent_status
+        rows = self.outbox.peek(
+            self.config.batch_max * room, after_id=self._cursor, kinds=_DATA_KINDS
+        )
         sent = 0
         for kind, group in self._group(rows):
             if sent >= room or not self._send(kind, group):
@@ -104,7 +119,43 @@ class Uplink:
             self._cursor = max(self._cursor, group[-1].id)
             sent += 1
         self.publisher.poll(0)
-        return sent
+        return sent + sent_status
+
+    def _pump_status(self) -> int:
+        """The newest heartbeat, unless one is with the broker already (its own lane)."""
+        with self._lock:
+            if self._status_inflight is not None or time.monotonic() < self._status_retry_at:
+                return 0
+        rows = self.outbox.peek(_STATUS_PEEK, after_id=0, kinds=(_STATUS,))
+        if not rows:
+            return 0
+        newest = rows[-1]
+        ids = [r.id for r in rows]  # the older heartbeats are superseded by the newest
+        with self._lock:
+            self._status_inflight = newest.id
+
+        def done(err: Exception | None) -> None:
+            with self._lock:
+                self._status_inflight = None
+                if err is None:
+                    self._acked.extend(ids)
+                    return
+                self.refused += 1
+                self._status_retry_at = time.monotonic() + self.config.retry_backoff_s
+            log.warning("uplink: heartbeat not kept by the broker (%s)", err)
+
+        try:
+            self.publisher.publish(
+                mqtt_topic(self.node_id, MqttKind.STATUS),
+                newest.payload,
+                on_delivery=done,
+                retain=True,
+            )
+        except TransportError as exc:
+            done(exc)
+            return 0
+        self.sent_messages += 1
+        return 1
 
     def _group(self, rows: list[Row]) -> list[tuple[str, list[Row]]]:
         """Consecutive rows of one kind, cut at ``batch_max`` and the size limit; status alone."""
@@ -181,7 +232,7 @@ class Uplink:
 
     def inflight(self) -> int:
         with self._lock:
-            return len(self._inflight)
+            return len(self._inflight) + (self._status_inflight is not None)
 
     # -- background thread ---------------------------------------------------------------
     def start(self) -> None:

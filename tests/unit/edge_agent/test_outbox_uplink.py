@@ -207,3 +207,38 @@ def test_a_message_the_publisher_would_not_take_is_sent_again(tmp_path):
 def test_the_default_outbox_survives_power_loss(tmp_path):
     assert Outbox(tmp_path / "o.db").synchronous() == "FULL"
     assert Outbox(tmp_path / "p.db", durable=False).synchronous() == "NORMAL"
+
+
+class _NoSubscriberForData(MemoryPublisher):
+    """A broker with nobody subscribed to the node's data (the hub's bridge away): every
+    non-retained message is answered 0x10; retained heartbeats are kept."""
+
+    def publish(self, topic, value, *, key=None, on_delivery=None, retain=False):
+        from contracts.transports.mqtt import PublishNotDelivered
+
+        if not retain and on_delivery is not None:
+            on_delivery(PublishNotDelivered(0x10, "No matching subscribers"))
+            return
+        super().publish(topic, value, key=key, on_delivery=on_delivery, retain=retain)
+
+
+def test_a_refused_backlog_never_freezes_the_heartbeat(tmp_path):
+    # prepare: flows nobody takes, then three heartbeats, the last one naming a new model
+    MemoryBroker.reset("hb")
+    broker = MemoryBroker.named("hb")
+    ob = Outbox(tmp_path / "o.db")
+    ob.put_many(_flows(30))
+    up = Uplink("pi-1", ob, _NoSubscriberForData(broker), UplinkConfig(retry_backoff_s=30))
+    up.pump()  # refused: the data lane backs off
+    # execute: heartbeats keep coming while the backlog waits
+    for version in ("lstm-ae-1", "lstm-ae-1", "lstm-ae-2"):
+        status = NodeStatus(node_id="pi-1", online=True, model_version=version)
+        ob.put_many([("status", encode(status))])
+        up.pump()
+        time.sleep(0.01)
+    # assert: the newest heartbeat went out (the older ones superseded), the flows wait on disk
+    beats = broker.messages("fednids/v1/pi-1/status")
+    assert beats and decode_batch(beats[-1].value)[0].model_version == "lstm-ae-2"
+    up._collect_acks()
+    assert len(ob) == 30
+    assert up.refused >= 1
