@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -33,6 +35,7 @@ import numpy as np
 
 from contracts.events import FlowRecord
 from contracts.signing import generate_keypair
+from demo.federation import FederationError
 from edge_agent.capture.packet import ParseStats, parse_frame
 from edge_agent.capture.pcap import PcapSource
 from edge_agent.flows.flow import Flow
@@ -146,20 +149,35 @@ def score(model_dir: Path, pcap: Path, labels: Path, train_packets: int) -> dict
     }
 
 
-def federated(
-    eps: str, args: argparse.Namespace, work: Path, node_data: list[Path], base: Path, port: int
-) -> dict:
+PATHS: dict[str, tuple[bool, bool]] = {"old": (True, False), "new": (False, True)}
+"""(``eval-wave``, the deployment's SuperExec poll). ``old``: an evaluation round trip (torch) after each publishing round, Flower's SuperExec
+poll (1 s); ``new``: thresholds in the training replies, one numpy evaluation round for the
+last model, the deployment's SuperExec poll (``demo.federation.SUPEREXEC_POLL_S``)."""
+
+
+def deploy(
+    eps: str,
+    args: argparse.Namespace,
+    run_dir: Path,
+    node_data: list[Path],
+    base: Path,
+    port: int,
+    path: str = "new",
+) -> tuple[dict, float]:
+    """One fresh SuperLink + 3 SuperNodes, ``flwr run``: (the run's summary, wall seconds)."""
     from tests.harness.flower import FlowerDeployment
 
-    run_dir = work / f"eps-{eps}"
     key, _ = generate_keypair(run_dir / "keys")
     dep = FlowerDeployment(run_dir / "flower", port=port)
+    eval_wave, fast_superexec = PATHS[path]
+    if not fast_superexec:
+        dep.superexec_poll_s = None
     t0 = time.perf_counter()
     try:
         dep.start_superlink()
         for i, data in enumerate(node_data):
             # a node's policy requires DP unless it is provisioned without (the inf run)
-            policy = {"dp-required": False} if eps == "inf" else {}
+            policy: dict[str, object] = {"dp-required": False} if eps == "inf" else {}
             dep.start_supernode(f"node{i + 1}", f"npz:{data}", policy)
         summary_path = run_dir / "summary.json"
         dep.run(
@@ -174,18 +192,28 @@ def federated(
                 "signing-key": str(key),
                 "summary-path": str(summary_path),
                 "hidden": args.hidden,
+                "publish-every": args.publish_every,
+                "eval-wave": eval_wave,
+                "round-timeout": args.round_timeout,
             },
             timeout=3600,
         )
     finally:
         dep.stop()
-    wall = time.perf_counter() - t0
-    summary = json.loads(summary_path.read_text())
+    return json.loads(summary_path.read_text()), time.perf_counter() - t0
+
+
+def federated(
+    eps: str, args: argparse.Namespace, work: Path, node_data: list[Path], base: Path, port: int
+) -> dict:
+    run_dir = work / f"eps-{eps}"
+    summary, wall = deploy(eps, args, run_dir, node_data, base, port)
     version = summary["published"][-1]
     model_dir = run_dir / "registry" / "versions" / str(version)
     result = score(model_dir, args.pcap, args.labels, args.train_packets)
     return {
         "round_seconds": list(summary["round_seconds"].values()),
+        "timing": round_timing(summary),
         "update_bytes": summary["update_bytes"],
         "losses": summary["losses"],
         "epsilon_by_node": {n: v[-1] for n, v in summary["epsilons"].items()},
@@ -196,9 +224,94 @@ def federated(
     }
 
 
+def round_rows(summary: dict) -> list[dict]:
+    """Per round: its seconds, the training exchange alone, the evaluation exchange (when
+    there was one) and the breakdown of the node each exchange waited for."""
+    from federated.timing import critical
+
+    rows = []
+    for rnd, secs in summary["round_seconds"].items():
+        t = summary.get("timings", {}).get(rnd, {})
+        row = {"n": int(rnd), "round": round(secs, 2), **critical(t.get("train", {}))}
+        train_s = summary.get("train_seconds", {}).get(rnd)
+        row["train_exchange"] = round(train_s, 2) if train_s is not None else row["round"]
+        if "evaluate" in t:
+            row["evaluate_exchange"] = round(secs - row["train_exchange"], 2)
+            row["evaluate_critical"] = critical(t["evaluate"])
+        rows.append(row)
+    return rows
+
+
+def timing_table(rows: list[dict]) -> dict:
+    """Median and p95 over all rounds, the training-only ones (no evaluation round trip) and
+    the ones with an evaluation round trip."""
+    from federated.timing import summarise
+
+    with_eval = [r for r in rows if "evaluate_exchange" in r]
+    return {
+        "all": summarise(rows),
+        "training_only": summarise([r for r in rows if "evaluate_exchange" not in r]),
+        "with_evaluation": summarise(with_eval),
+        "evaluation_exchange_s": [r["evaluate_exchange"] for r in with_eval],
+        "evaluation_critical": [r["evaluate_critical"] for r in with_eval],
+    }
+
+
+def round_timing(summary: dict) -> dict:
+    rows = round_rows(summary)
+    return {"rounds": rows, **timing_table(rows), "update_bytes": summary["update_bytes"]}
+
+
+def timing_only(args: argparse.Namespace, work: Path, node_data: list[Path]) -> dict:
+    """Rounds only (no scoring, no central model): the old and the new path in one run, at
+    the first epsilon of ``--epsilons``, alternating ``--repeats`` times."""
+    eps = args.epsilons.split(",")[0]
+    paths = args.paths.split(",")
+    runs: dict[str, list[dict]] = {p: [] for p in paths}
+    failed: list[dict] = []
+    k = 0
+    for rep in range(args.repeats):
+        for path in paths:
+            print(f"fl_rounds: {path} path, run {rep + 1} ...", file=sys.stderr, flush=True)
+            try:
+                summary, wall = deploy(
+                    eps,
+                    args,
+                    work / f"{path}-{rep}",
+                    node_data,
+                    work / "base",
+                    args.port + 100 * k,
+                    path,
+                )
+            except FederationError as exc:  # one failed run does not lose the others
+                print(f"fl_rounds: {path} run {rep + 1} failed: {exc}", file=sys.stderr)
+                failed.append({"path": path, "run": rep + 1, "error": str(exc)[-2000:]})
+                continue
+            finally:
+                k += 1
+            runs[path].append({**round_timing(summary), "run_wall_seconds": round(wall, 1)})
+            if args.partial:  # what is done so far survives a run stopped on the way
+                args.partial.write_text(json.dumps({"runs": runs, "failed": failed}, indent=1))
+            print(f"fl_rounds: {path}: {runs[path][-1]['all'].get('round')}", file=sys.stderr)
+    return {
+        path: {
+            **timing_table([r for run in got for r in run["rounds"]]),
+            "update_bytes": got[0]["update_bytes"] if got else None,
+            "runs": got,
+            "failed": [f for f in failed if f["path"] == path],
+        }
+        for path, got in runs.items()
+    }
+
+
 def central(
-    args: argparse.Namespace, work: Path, node_data: list[Path], lo, hi, seed: int = 0
-) -> dict:  # type: ignore[no-untyped-def]
+    args: argparse.Namespace,
+    work: Path,
+    node_data: list[Path],
+    lo: np.ndarray,
+    hi: np.ndarray,
+    seed: int = 0,
+) -> dict:
     from federated.config import RoundConfig
     from federated.export import export_global
     from federated.local_data import load_windows
@@ -290,14 +403,27 @@ def main() -> int:
     ap.add_argument("--epsilons", default="1,3,8,inf")
     ap.add_argument("--port", type=int, default=19500)
     ap.add_argument("--central-seeds", default="0,1,2", help="seeds of the central reference")
+    ap.add_argument("--publish-every", type=int, default=0, help="publish every N rounds")
+    ap.add_argument("--timing-only", action="store_true", help="rounds only, old vs new path")
+    ap.add_argument("--paths", default="old,new", help="with --timing-only: old, new or both")
+    ap.add_argument("--repeats", type=int, default=1, help="with --timing-only")
+    ap.add_argument(
+        "--round-timeout", type=float, default=600.0, help="a loaded machine's stragglers count"
+    )
     ap.add_argument("--json", type=Path, required=True)
     args = ap.parse_args()
+    # a SIGTERM still stops the SuperLink and SuperNodes (their own sessions) on the way out
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="fl-bench-") as tmp:
         work = Path(tmp)
         flows = training_flows(args.pcap, args.train_packets)
         node_data = split_nodes(flows, work)
         lo, hi = base_model(flows, work / "base", args.window)
+        if args.timing_only:
+            args.partial = args.json.with_suffix(".partial.json")
+            timing = timing_only(args, work, node_data)
+            return _write_timing(args, timing, time.perf_counter() - t0)
         runs = {}
         for k, eps in enumerate(args.epsilons.split(",")):
             print(f"fl_rounds: federated run at epsilon {eps} ...", file=sys.stderr, flush=True)
@@ -360,6 +486,31 @@ def main() -> int:
             indent=2,
         )
     )
+    return 0
+
+
+def _write_timing(args: argparse.Namespace, timing: dict, seconds: float) -> int:
+    out = {
+        "paths": timing,
+        "setup": {
+            "nodes": NODES,
+            "rounds": args.rounds,
+            "repeats": args.repeats,
+            "local_epochs": args.local_epochs,
+            "epsilon": args.epsilons.split(",")[0],
+            "publish_every": args.publish_every,
+            "deployment": "flower-superlink + 3 flower-supernode processes, TLS, node auth",
+            "load_average": list(os.getloadavg()),
+        },
+        "seconds": round(seconds, 1),
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(out, indent=2) + "\n")
+    brief = {
+        p: {k: t[k] for k in ("all", "training_only", "evaluation_exchange_s", "update_bytes")}
+        for p, t in timing.items()
+    }
+    print(json.dumps(brief, indent=2))
     return 0
 
 

@@ -42,6 +42,8 @@ class RoundConfig(BaseModel):
     target_epsilon: float = Field(3.0, gt=0, alias="target-epsilon")
     delta: float = Field(1e-5, gt=0, lt=1)
     max_grad_norm: float = Field(0.1, gt=0, alias="max-grad-norm")
+    prox_mu: float = Field(0.0, ge=0, le=100, alias="prox-mu")
+    """FedProx: weight of the proximal pull towards the round's global weights (0 = FedAvg)."""
     planned_rounds: int = Field(3, ge=1, le=100_000, alias="planned-rounds")
     seed: int = Field(0, ge=0, le=2**31 - 1)
     scaler_lo: list[float] = Field(default_factory=list, alias="scaler-lo")

@@ -15,21 +15,36 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from federated.errors import PrivacyStateError
 
 Entry = tuple[float, float, int]
-__all__ = ["Entry", "PersistentAccountant", "PrivacyStateError", "rdp_epsilon"]
+Kind = Literal["rdp", "prv"]
+__all__ = [
+    "Entry",
+    "Kind",
+    "PersistentAccountant",
+    "PrivacyStateError",
+    "epsilon_of",
+    "rdp_epsilon",
+]
+
+
+def epsilon_of(history: list[Entry], delta: float, kind: Kind = "rdp") -> float:
+    """Epsilon of a whole history of (noise, sample rate, steps) entries: Opacus' RDP
+    accountant, or its PRV accountant (Gopi et al. 2021; tighter, numerical)."""
+    if not history:
+        return 0.0
+    from opacus.accountants import PRVAccountant, RDPAccountant
+
+    acc = PRVAccountant() if kind == "prv" else RDPAccountant()
+    acc.history = [(float(s), float(q), int(n)) for s, q, n in history]
+    return float(acc.get_epsilon(delta))
 
 
 def rdp_epsilon(history: list[Entry], delta: float) -> float:
-    if not history:
-        return 0.0
-    from opacus.accountants import RDPAccountant
-
-    acc = RDPAccountant()
-    acc.history = [(float(s), float(q), int(n)) for s, q, n in history]
-    return float(acc.get_epsilon(delta))
+    return epsilon_of(history, delta, "rdp")
 
 
 @dataclass
@@ -38,6 +53,7 @@ class PersistentAccountant:
     delta: float
     budget: float | None = None
     history: list[Entry] | None = None
+    kind: Kind = "rdp"
 
     def __post_init__(self) -> None:
         if self.history is None:
@@ -54,6 +70,10 @@ class PersistentAccountant:
             raise PrivacyStateError(
                 f"{self.path}: spent at delta {data.get('delta')}, asked for {self.delta}"
             )
+        if data.get("accountant", "rdp") != self.kind:
+            raise PrivacyStateError(
+                f"{self.path}: accounted with {data.get('accountant', 'rdp')}, asked for {self.kind}"
+            )
         return [(float(s), float(q), int(n)) for s, q, n in data["history"]]
 
     @property
@@ -62,7 +82,7 @@ class PersistentAccountant:
         return self.history
 
     def epsilon(self, extra: list[Entry] | None = None) -> float:
-        return rdp_epsilon(self.entries + (extra or []), self.delta)
+        return epsilon_of(self.entries + (extra or []), self.delta, self.kind)
 
     def budget_left(self) -> float | None:
         return None if self.budget is None else self.budget - self.epsilon()
@@ -79,7 +99,8 @@ class PersistentAccountant:
         eps = self.epsilon()
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".privacy.")
         with os.fdopen(fd, "w") as f:
-            json.dump({"delta": self.delta, "epsilon": eps, "history": self.entries}, f)
+            state = {"delta": self.delta, "epsilon": eps, "history": self.entries}
+            json.dump(state | ({"accountant": self.kind} if self.kind != "rdp" else {}), f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.path)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from flwr.app import ArrayRecord, Context, MetricRecord
+from flwr.app import ArrayRecord, ConfigRecord, Context, MetricRecord
 from flwr.serverapp import Grid, ServerApp
 
 from contracts.events import FLEvent
@@ -33,6 +33,12 @@ app = ServerApp()
 class FLRunSummary:
     rounds: int = 0
     round_seconds: dict[int, float] = field(default_factory=dict)
+    train_seconds: dict[int, float] = field(default_factory=dict)
+    """round -> seconds of its training exchange alone (without an evaluation round)"""
+    timings: dict[int, dict[str, dict[str, dict[str, float]]]] = field(default_factory=dict)
+    """round -> "train" / "evaluate" -> node -> where the time went (federated/timing.py)"""
+    global_loss: dict[int, float] = field(default_factory=dict)
+    """round -> the nodes' held-out loss of that round's global model"""
     losses: dict[int, float | None] = field(default_factory=dict)
     epsilons: dict[str, list[float]] = field(default_factory=dict)
     threshold: float | None = None
@@ -44,6 +50,9 @@ class FLRunSummary:
     clipped: list[tuple[int, str, float]] = field(default_factory=list)
     """(round, node, update norm before clipping)"""
     events_failed: int = 0
+    fp_feedback: list[dict[str, Any]] = field(default_factory=list)
+    """Per published model: the false positives applied per node, the resulting thresholds
+    (``federated/feedback.py``; empty when ``feedback-db`` is off)."""
     final_weights: list[np.ndarray] = field(default_factory=list, repr=False)
 
 
@@ -65,7 +74,8 @@ def _registry(s: FLServerSettings) -> Any:
             signing_key=Path(s.signing_key),
             mqtt_url=s.mqtt_url or None,
             mqtt_options=opts,
-            events_url=s.events_url or None,
+            # the announcement goes to a broker; a jsonl: file of FL events (the demo) is not one
+            events_url=s.events_url if "://" in s.events_url else None,
             fleet_id=s.fleet_id or None,
         )
     )
@@ -84,10 +94,17 @@ def run_federation(grid: Grid, s: FLServerSettings) -> FLRunSummary:
     def publish_due(rnd: int) -> bool:
         return rnd == s.num_rounds or bool(s.publish_every and rnd % s.publish_every == 0)
 
+    def evaluate_due(rnd: int) -> bool:
+        """An evaluation round trip: old path, every publishing round; else only the last
+        round's model needs one (the others are evaluated in the next round's replies)."""
+        if registry is None:
+            return False
+        return publish_due(rnd) if s.eval_wave else rnd == s.num_rounds and publish_due(rnd)
+
     strategy = FedNidsAvg(
         sink,
         server_node=s.server_node,
-        evaluate_round=publish_due if registry is not None else (lambda _rnd: False),
+        evaluate_round=evaluate_due,
         defences=s.defences(),
         fraction_train=s.fraction_train,
         fraction_evaluate=s.fraction_evaluate,
@@ -96,7 +113,19 @@ def run_federation(grid: Grid, s: FLServerSettings) -> FLRunSummary:
         min_available_nodes=s.min_nodes,
     )
     config = round_config.to_record()
+    eval_config = ConfigRecord(dict(config) | {"eval-impl": "torch"}) if s.eval_wave else config
     summary = FLRunSummary()
+    previous: dict[int, ArrayRecord] = {}
+
+    def to_publish(rnd: int, arrays: ArrayRecord) -> list[tuple[int, ArrayRecord]]:
+        """(round, global model) to publish now: a publishing round's model once its nodes'
+        thresholds are known (the next round's replies; the last round: its evaluation)."""
+        due = [(rnd, arrays)] if publish_due(rnd) and (s.eval_wave or rnd == s.num_rounds) else []
+        if not s.eval_wave and rnd - 1 in previous and publish_due(rnd - 1):
+            due.insert(0, (rnd - 1, previous[rnd - 1]))
+        previous.clear()
+        previous[rnd] = arrays
+        return due
 
     def after_round(rnd: int, arrays: ArrayRecord) -> MetricRecord | None:
         if rnd == 0:
@@ -104,11 +133,16 @@ def run_federation(grid: Grid, s: FLServerSettings) -> FLRunSummary:
         summary.rounds = rnd
         summary.losses[rnd] = strategy.last_loss
         strategy.end_round(rnd)
-        if registry is not None and publish_due(rnd) and strategy.threshold is not None:
+        for r, model in to_publish(rnd, arrays) if registry is not None else []:
+            known = strategy.thresholds_for(r)
+            if known is None:
+                log.warning("fl: round %d's model has no thresholds, not published", r)
+                continue
+            strategy.threshold, strategy.thresholds_by_node = known[0], dict(known[1])
             _publish(
                 registry,
-                arrays,
-                rnd,
+                model,
+                r,
                 window,
                 lo,
                 hi,
@@ -126,10 +160,13 @@ def run_federation(grid: Grid, s: FLServerSettings) -> FLRunSummary:
         num_rounds=s.num_rounds,
         timeout=s.round_timeout_s,
         train_config=config,
-        evaluate_config=config,
+        evaluate_config=eval_config,
         evaluate_fn=after_round,
     )
     summary.round_seconds = dict(strategy.round_seconds)
+    summary.train_seconds = dict(strategy.train_seconds)
+    summary.timings = dict(strategy.timings)
+    summary.global_loss = dict(strategy.global_loss)
     summary.epsilons = strategy.epsilons
     summary.threshold = strategy.threshold
     summary.thresholds_by_node = dict(strategy.thresholds_by_node)
@@ -161,17 +198,24 @@ def _publish(
     base_version: int,
 ) -> None:
     from federated.export import export_global
+    from federated.feedback import feedback_for_export, fleet_metrics, node_events
 
     t0 = time.perf_counter()
     staging = Path(s.registry_dir) / "staging" / f"round-{rnd}"
     eps = {n: v[-1] for n, v in strategy.epsilons.items() if v}
+    by_node, fleet = dict(strategy.thresholds_by_node), strategy.threshold or 0.0
+    fb = None
+    if s.feedback_db:  # false positives marked on the hub raise the thresholds (bounded)
+        name = registry.config.model_name
+        fb = feedback_for_export(s.feedback_db, by_node, fleet, name, s.feedback_bounds())
+        by_node, fleet = fb.thresholds_by_node, fb.threshold
     export_global(
         arrays.to_numpy_ndarrays(),
         window,
         s.hidden,
         lo,
         hi,
-        strategy.threshold or 0.0,
+        fleet,
         staging,
         s.base_model_dir,
         extra={
@@ -180,11 +224,15 @@ def _publish(
             "delta": s.delta if s.dp else None,
             # each agent alarms against its own calibration of the global model (the agents
             # pick theirs by node id); the fleet threshold stays for nodes not listed
-            "thresholds_by_node": dict(strategy.thresholds_by_node),
+            "thresholds_by_node": by_node,
+            **({"fp_feedback": fb.metadata()} if fb is not None else {}),
         },
     )
     ann = registry.publish(staging, floor=base_version)
     summary.published.append(ann.version)
+    version = f"{ann.model_name}-{ann.version}"
+    if fb is not None:
+        summary.fp_feedback.append({"round": rnd, "version": ann.version, **fb.summary()})
     sink.emit(
         [
             FLEvent(
@@ -192,9 +240,11 @@ def _publish(
                 role="server",
                 round=rnd,
                 phase="model_published",
-                model_version=f"{ann.model_name}-{ann.version}",
+                model_version=version,
                 duration_s=time.perf_counter() - t0,
-            )
+                metrics=fleet_metrics(fb) if fb is not None else {},
+            ),
+            *(node_events(fb, rnd, version) if fb is not None else []),
         ]
     )
     log.info("fl: round %d model published as version %d", rnd, ann.version)

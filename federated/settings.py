@@ -10,12 +10,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from federated.config import RoundConfig
+from federated.feedback import FeedbackBounds
 from federated.robust import Defences
 
 SHIPPED_MODEL = Path(str(files("models").joinpath("artifacts", "lstm-ae")))
 _ROUND = RoundConfig()
 """The round config's defaults: the only defaults of the training keys."""
 _DEF = Defences()
+_FB = FeedbackBounds()
 
 
 class FLServerSettings(BaseModel):
@@ -43,6 +45,10 @@ class FLServerSettings(BaseModel):
     publish_every: int = Field(0, ge=0, alias="publish-every")
     """Export, sign and announce every N rounds (0: after the last round only)."""
     publish: bool = True
+    eval_wave: bool = Field(False, alias="eval-wave")
+    """The old path, kept for comparison: an evaluation round trip (torch) after each
+    publishing round. False: the nodes evaluate the global model they receive inside their
+    training reply, and only the last round's model gets an (numpy) evaluation round."""
     registry_dir: str = Field("", alias="registry-dir")
     signing_key: str = Field("", alias="signing-key")
     fleet_id: str = Field("", alias="fleet-id")
@@ -68,6 +74,14 @@ class FLServerSettings(BaseModel):
     """A node's reported sample count is capped at this (the flow store keeps 200,000 rows)."""
     max_threshold: float = Field(_DEF.max_threshold, gt=0, alias="max-threshold")
     """A node's reported threshold outside (0, this] is refused."""
+    feedback_db: str = Field("", alias="feedback-db")
+    """The hub's store (``postgresql://...``, ``sqlite:///...``) whose false-positive marks
+    raise the thresholds of each published model (``federated/feedback.py``; '' = off)."""
+    feedback_margin: float = Field(_FB.margin, ge=1, le=10, alias="feedback-margin")
+    feedback_max_factor: float = Field(_FB.max_factor, ge=1, le=10, alias="feedback-max-factor")
+    """A node's threshold rises at most this many times its computed one, whatever is marked."""
+    feedback_fleet_nodes: int = Field(_FB.fleet_nodes, ge=0, alias="feedback-fleet-nodes")
+    """The fleet threshold reacts only when this many nodes marked false positives (0: never)."""
     secagg_shares: int = Field(3, ge=2, alias="secagg-shares")
     secagg_threshold: int = Field(2, ge=1, alias="secagg-threshold")
     secagg_max_weight: float = Field(10000.0, gt=0, alias="secagg-max-weight")
@@ -100,6 +114,14 @@ class FLServerSettings(BaseModel):
             clip_factor=self.clip_update_factor,
             max_samples=self.max_samples,
             max_threshold=self.max_threshold,
+        )
+
+    def feedback_bounds(self) -> FeedbackBounds:
+        return FeedbackBounds(
+            margin=self.feedback_margin,
+            max_factor=self.feedback_max_factor,
+            max_threshold=self.max_threshold,
+            fleet_nodes=self.feedback_fleet_nodes,
         )
 
     @property

@@ -24,6 +24,7 @@ from flwr.serverapp.strategy import FedAvg
 
 from contracts.events import FLEvent
 from federated.events import FLEventSink
+from federated.fast_grid import Exchange
 from federated.robust import (
     Defences,
     Refused,
@@ -36,6 +37,7 @@ from federated.robust import (
     combine_thresholds,
     update_norm,
 )
+from federated.timing import breakdown
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +90,18 @@ class FedNidsAvg(FedAvg):
         """(round, node, reason) of every reply that did not count"""
         self.clipped: list[tuple[int, str, float]] = []
         """(round, node, the update's L2 norm before clipping)"""
+        self.thresholds_of: dict[int, tuple[float, dict[str, float]]] = {}
+        """round -> (fleet threshold, each node's own) of that round's GLOBAL model: from the
+        next round's training replies (each node evaluates the model it receives) or from an
+        evaluation round"""
+        self.global_loss: dict[int, float] = {}
+        """round -> the nodes' held-out loss of that round's global model (sample-weighted)"""
+        self.timings: dict[int, dict[str, dict[str, dict[str, float]]]] = {}
+        """round -> "train" / "evaluate" -> node -> :func:`federated.timing.breakdown`"""
+        self.train_seconds: dict[int, float] = {}
+        """round -> seconds from sending the training messages to the aggregate"""
+        self._grid: Grid | None = None
+        self._held_losses: dict[int, list[tuple[float, int]]] = {}
         self._t_round: float = time.perf_counter()
         self._global: dict[str, np.ndarray] = {}
         self._names: dict[int, str] = {}
@@ -100,6 +114,7 @@ class FedNidsAvg(FedAvg):
         self.update_bytes = sum(a.numpy().nbytes for a in arrays.values())
         self._global = {k: a.numpy() for k, a in arrays.items()}
         self._names = registered_names(grid)
+        self._grid = grid
         return super().configure_train(server_round, arrays, config, grid)
 
     def identity(self, msg: Message) -> str:
@@ -116,6 +131,11 @@ class FedNidsAvg(FedAvg):
         if owner != src:
             raise Refused(f"claims node id {name!r}, already used by another Flower node")
         return name
+
+    def _sender(self, msg: Message) -> str:
+        """Who sent a refused reply: its registered name, never the id it claims (an
+        impersonating reply must not be recorded against its victim)."""
+        return self._names.get(int(msg.metadata.src_node_id)) or _claimed(msg) or "unknown"
 
     def _refuse(self, rnd: int, node: str, reason: str) -> FLEvent:
         log.warning("fl round %d: reply of %s refused: %s", rnd, node, reason)
@@ -151,12 +171,15 @@ class FedNidsAvg(FedAvg):
         events: list[FLEvent] = []
         good: list[tuple[str, dict[str, float], dict[str, np.ndarray], int]] = []
         exhausted = 0
+        inband: dict[str, tuple[float, int]] = {}
         for m in ok:
             try:
                 node, met, arrays, samples = self._checked_train(server_round, m)
             except (Refused, ValueError, TypeError, KeyError) as exc:
-                events.append(self._refuse(server_round, _claimed(m) or "unknown", str(exc)))
+                events.append(self._refuse(server_round, self._sender(m), str(exc)))
                 continue
+            self._timed(server_round, "train", node, m, met)
+            self._inband(server_round, node, met, inband)
             eps = met.get("epsilon")
             if eps is not None and math.isfinite(eps):
                 self.epsilons.setdefault(node, []).append(eps)
@@ -165,8 +188,11 @@ class FedNidsAvg(FedAvg):
                 exhausted += 1
             else:
                 good.append((node, met, arrays, samples))
+        if inband:
+            self._keep_thresholds(server_round - 1, inband)
         arrays_out, metrics = self._combine(server_round, good)
         duration = time.perf_counter() - self._t_round
+        self.train_seconds[server_round] = duration
         events.append(
             FLEvent(
                 node_id=self.server_node,
@@ -205,8 +231,55 @@ class FedNidsAvg(FedAvg):
             delta=_finite(met.get("delta")),
             budget_epsilon=_finite(met.get("budget-epsilon")),
             budget_left=_finite(met.get("budget-left")),
-            metrics={"noise_multiplier": _finite(met.get("noise-multiplier")) or 0.0},
+            metrics={"noise_multiplier": _finite(met.get("noise-multiplier")) or 0.0}
+            | ({"global_loss": g} if (g := _finite(met.get("global-loss"))) is not None else {}),
         )
+
+    def _timed(self, rnd: int, kind: str, node: str, msg: Message, met: dict[str, float]) -> None:
+        last = getattr(self._grid, "last", None)
+        if not isinstance(last, Exchange):
+            return
+        got = last.received.get(int(msg.metadata.src_node_id), 0.0)
+        parts = breakdown(met, last.pushed, got)
+        if parts:
+            self.timings.setdefault(rnd, {}).setdefault(kind, {})[node] = parts
+
+    def _inband(
+        self, rnd: int, node: str, met: dict[str, float], out: dict[str, tuple[float, int]]
+    ) -> None:
+        """The node's evaluation of the global model it received (round ``rnd - 1``'s)."""
+        if "global-threshold-q995" not in met:
+            return
+        try:
+            q = check_threshold(met["global-threshold-q995"], self.defences.max_threshold)
+            n, _ = check_count(met.get("held-out", math.nan), self.defences.max_samples)
+        except Refused as exc:
+            log.warning("fl round %d: threshold of %s not used: %s", rnd, node, exc)
+            self.refused.append((rnd, node, f"threshold: {exc}"))
+            return
+        out[node] = (q, n)
+        loss = _finite(met.get("global-loss"))
+        if loss is not None:
+            self._held_losses.setdefault(rnd - 1, []).append((loss, n))
+
+    def _keep_thresholds(self, rnd: int, by_node: dict[str, tuple[float, int]]) -> float | None:
+        """Combine the nodes' own thresholds of round ``rnd``'s global model, and keep them."""
+        values, counts = [v for v, _ in by_node.values()], [n for _, n in by_node.values()]
+        q = combine_thresholds(values, counts, self.defences)
+        losses = self._held_losses.get(rnd, [])
+        if losses and sum(n for _, n in losses) > 0:
+            total = sum(n for _, n in losses)
+            self.global_loss[rnd] = sum(v * n for v, n in losses) / total
+        if q is None:
+            return None
+        self.thresholds_of[rnd] = (q, {k: v for k, (v, _) in by_node.items()})
+        return q
+
+    def thresholds_for(self, rnd: int) -> tuple[float, dict[str, float]] | None:
+        """The thresholds of round ``rnd``'s global model, or None: never another model's
+        (a model whose own thresholds were all refused is not published with an earlier
+        model's, which would alarm on benign traffic or miss attacks)."""
+        return self.thresholds_of.get(rnd)
 
     def _combine(
         self,
@@ -246,6 +319,7 @@ class FedNidsAvg(FedAvg):
         if not self.evaluate_round(server_round):
             return []
         self._names = registered_names(grid)
+        self._grid = grid
         return super().configure_evaluate(server_round, arrays, config, grid)
 
     def end_round(self, server_round: int) -> float:
@@ -268,18 +342,23 @@ class FedNidsAvg(FedAvg):
                     met.get("threshold-q995", math.nan), self.defences.max_threshold
                 )
             except (Refused, ValueError, TypeError, KeyError) as exc:
-                refused.append(self._refuse(server_round, _claimed(m) or "unknown", str(exc)))
+                refused.append(self._refuse(server_round, self._sender(m), str(exc)))
                 continue
             by_node[node] = (own, n)
+            self._timed(server_round, "evaluate", node, m, met)
+            loss = _finite(met.get("loss"))
+            if loss is not None:
+                self._held_losses.setdefault(server_round, []).append((loss, n))
         if refused:
             self.sink.emit(refused)
         self.thresholds_by_node = {k: v for k, (v, _) in by_node.items()}
-        values, counts = [v for v, _ in by_node.values()], [n for _, n in by_node.values()]
-        q = combine_thresholds(values, counts, self.defences)
+        q = self._keep_thresholds(server_round, by_node)
         if q is None:
             return None
         self.threshold = q
-        return MetricRecord({"threshold-q995": q, "num-examples": sum(counts)})
+        return MetricRecord(
+            {"threshold-q995": q, "num-examples": sum(n for _, n in by_node.values())}
+        )
 
 
 def _finite(v: float | None) -> float | None:

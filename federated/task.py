@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from federated.config import RoundConfig
-from federated.privacy import Entry, PersistentAccountant
+from federated.privacy import Entry, Kind, PersistentAccountant
 
 
 @dataclass
@@ -60,7 +60,7 @@ def steps_per_round(cfg: RoundConfig, n: int) -> int:
     return cfg.local_epochs * batches(cfg, n)
 
 
-def noise_for_plan(cfg: RoundConfig, n: int) -> float:
+def noise_for_plan(cfg: RoundConfig, n: int, accountant: Kind = "rdp") -> float:
     from opacus.accountants.utils import get_noise_multiplier
 
     return float(
@@ -69,9 +69,25 @@ def noise_for_plan(cfg: RoundConfig, n: int) -> float:
             target_delta=cfg.delta,
             sample_rate=sample_rate(cfg, n),
             steps=steps_per_round(cfg, n) * cfg.planned_rounds,
-            accountant="rdp",
+            accountant=accountant,
         )
     )
+
+
+def _proximal_pull(model: object, anchor: list[object], lr: float, mu: float) -> object:
+    """FedProx (Li et al. 2020) as a decoupled proximal step after every optimiser step:
+    w <- w - lr * mu * (w - w_global). It uses no data, so under DP it is post-processing
+    of the private update (Opacus' per-sample clipping never sees it)."""
+    import torch
+
+    params = list(model.parameters())  # type: ignore[attr-defined]
+
+    def pull(*_: object) -> None:
+        with torch.no_grad():
+            for p, a in zip(params, anchor, strict=True):
+                p.sub_(lr * mu * (p - a))  # type: ignore[operator]
+
+    return pull
 
 
 def train(
@@ -80,8 +96,15 @@ def train(
     cfg: RoundConfig,
     accountant: PersistentAccountant | None,
     min_noise: float = 0.0,
+    noise_multiplier: float | None = None,
+    accountant_kind: Kind | None = None,
 ) -> FitOutcome:
-    """One round of local training from ``weights`` on the node's training windows."""
+    """One round of local training from ``weights`` on the node's training windows.
+
+    ``noise_multiplier`` fixes the DP-SGD noise instead of the plan's (an ablation: 0 =
+    clipping only, which no accountant can bound, so then ``accountant`` must be None);
+    ``accountant_kind`` is the accountant that plans the noise (default: the persisted
+    accountant's kind, else RDP)."""
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
@@ -89,7 +112,15 @@ def train(
 
     t0 = time.perf_counter()
     n = len(windows)
-    sigma = max(noise_for_plan(cfg, n), min_noise) if cfg.dp else None
+    kind: Kind = accountant_kind or (accountant.kind if accountant is not None else "rdp")
+    if noise_multiplier is not None and accountant is not None:
+        raise ValueError("a fixed noise multiplier is an ablation: train it without accountant")
+    sigma = None
+    if cfg.dp:
+        planned_sigma = (
+            noise_for_plan(cfg, n, kind) if noise_multiplier is None else noise_multiplier
+        )
+        sigma = max(planned_sigma, min_noise)
     if cfg.dp and accountant is not None:
         assert sigma is not None
         planned: list[Entry] = [(sigma, sample_rate(cfg, n), steps_per_round(cfg, n))]
@@ -106,12 +137,15 @@ def train(
         TensorDataset(torch.from_numpy(windows)), batch_size=cfg.batch_size, shuffle=True
     )
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    if cfg.prox_mu > 0:
+        anchor = [p.detach().clone() for p in model.parameters()]
+        opt.register_step_post_hook(_proximal_pull(model, anchor, cfg.lr, cfg.prox_mu))  # type: ignore[arg-type]
     module: torch.nn.Module = model
     engine = None
     if cfg.dp:
         from opacus import PrivacyEngine
 
-        engine = PrivacyEngine(accountant="rdp")
+        engine = PrivacyEngine(accountant=kind)
         module, opt, loader = engine.make_private(
             module=model,
             optimizer=opt,
@@ -135,6 +169,17 @@ def train(
     return FitOutcome(
         get_weights(model), n, total / max(seen, 1), epsilon, sigma, time.perf_counter() - t0
     )
+
+
+def fine_tune(
+    weights: list[np.ndarray], windows: np.ndarray, cfg: RoundConfig, epochs: int
+) -> list[np.ndarray]:
+    """The node's own non-private fine-tune of the global model on its training windows.
+
+    Its result must stay on the node (the agent's local model): it is NOT covered by the
+    federation's DP guarantee, so it must never be sent back to the server."""
+    local = cfg.model_copy(update={"dp": False, "local_epochs": epochs, "prox_mu": 0.0})
+    return train(weights, windows, local, None).weights
 
 
 def evaluate(weights: list[np.ndarray], held: np.ndarray, cfg: RoundConfig) -> tuple[float, float]:

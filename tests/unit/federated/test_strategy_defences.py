@@ -158,7 +158,7 @@ def test_a_node_claiming_another_nodes_id_is_refused(make_message):
     honest = _honest_aggregate(make_message)
     assert arrays is not None and unauth_arrays is not None
     assert np.allclose(_flat(arrays), honest) and np.allclose(_flat(unauth_arrays), honest)
-    assert strategy.refused[0][1:] == ("n1", "claims node id 'n1', registered as 'evil'")
+    assert strategy.refused[0][1:] == ("evil", "claims node id 'n1', registered as 'evil'")
     assert unauth.refused[0][1] == "n1" and "another Flower node" in unauth.refused[0][2]
 
 
