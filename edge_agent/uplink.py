@@ -16,11 +16,10 @@ success one message at a time probes the broker, with a backoff that doubles up 
 ``max_backoff_s`` (the hub is idempotent on ``event_id``; duplicates are harmless, loss is
 not).
 
-Heartbeats have a lane of their own: only the newest ``NodeStatus`` in the outbox is sent
-(retained, latest wins; the older ones it supersedes are deleted with it when it is
-confirmed), whatever the data lane is waiting for. A backlog the broker refuses (no
-subscriber for the flows while the hub's bridge is away) never freezes the node's heartbeat,
-so the operator still sees it alive and which model it runs.
+Heartbeats have a lane of their own: ``NodeStatus`` rows go out in order, one at a time
+(retained, so the last one sent is the newest), whatever the data lane is waiting for. A
+backlog the broker refuses (no subscriber for the flows while the hub's bridge is away) never
+freezes the node's heartbeat, so the operator still sees it alive and which model it runs.
 """
 
 from __future__ import annotations
@@ -41,7 +40,6 @@ log = logging.getLogger(__name__)
 _BATCH_OVERHEAD = 128
 _STATUS = MqttKind.STATUS.value
 _DATA_KINDS = tuple(k.value for k in MqttKind if k is not MqttKind.STATUS)
-_STATUS_PEEK = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +82,7 @@ class Uplink:
         self._refusals_in_row = 0
         self._rounds = 0  # rewinds since the last success: the backoff's exponent
         self._status_inflight: int | None = None  # the heartbeat row id the broker holds
+        self._status_cursor = 0  # the last heartbeat row the broker confirmed
         self._status_retry_at = 0.0
         self.sent_messages = 0
         self.acked_events = 0
@@ -122,23 +121,24 @@ class Uplink:
         return sent + sent_status
 
     def _pump_status(self) -> int:
-        """The newest heartbeat, unless one is with the broker already (its own lane)."""
+        """The next heartbeat, unless one is with the broker already (its own lane)."""
         with self._lock:
             if self._status_inflight is not None or time.monotonic() < self._status_retry_at:
                 return 0
-        rows = self.outbox.peek(_STATUS_PEEK, after_id=0, kinds=(_STATUS,))
+            after = self._status_cursor
+        rows = self.outbox.peek(1, after_id=after, kinds=(_STATUS,))
         if not rows:
             return 0
-        newest = rows[-1]
-        ids = [r.id for r in rows]  # the older heartbeats are superseded by the newest
+        row = rows[0]
         with self._lock:
-            self._status_inflight = newest.id
+            self._status_inflight = row.id
 
         def done(err: Exception | None) -> None:
             with self._lock:
                 self._status_inflight = None
                 if err is None:
-                    self._acked.extend(ids)
+                    self._acked.append(row.id)
+                    self._status_cursor = max(self._status_cursor, row.id)
                     return
                 self.refused += 1
                 self._status_retry_at = time.monotonic() + self.config.retry_backoff_s
@@ -147,7 +147,7 @@ class Uplink:
         try:
             self.publisher.publish(
                 mqtt_topic(self.node_id, MqttKind.STATUS),
-                newest.payload,
+                row.payload,
                 on_delivery=done,
                 retain=True,
             )

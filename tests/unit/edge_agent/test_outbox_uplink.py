@@ -236,9 +236,9 @@ def test_a_refused_backlog_never_freezes_the_heartbeat(tmp_path):
         ob.put_many([("status", encode(status))])
         up.pump()
         time.sleep(0.01)
-    # assert: the newest heartbeat went out (the older ones superseded), the flows wait on disk
-    beats = broker.messages("fednids/v1/pi-1/status")
-    assert beats and decode_batch(beats[-1].value)[0].model_version == "lstm-ae-2"
+    # assert: every heartbeat went out, in order (the newest retained last); the flows wait
+    beats = [decode_batch(m.value)[0] for m in broker.messages("fednids/v1/pi-1/status")]
+    assert [b.model_version for b in beats] == ["lstm-ae-1", "lstm-ae-1", "lstm-ae-2"]
     up._collect_acks()
     assert len(ob) == 30
     assert up.refused >= 1
