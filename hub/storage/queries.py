@@ -252,6 +252,8 @@ class Queries:
         for (payload,) in rows:
             ev = json.loads(payload)
             if ev["role"] == "server":
+                if ev.get("phase") != "aggregate":
+                    continue  # a model published after the round is not the round's result
                 rounds[ev["round"]] = {
                     k: ev.get(k) for k in ("round", "loss", "participants", "samples", "duration_s")
                 }
