@@ -16,6 +16,13 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
+import torch._dynamo  # noqa: F401 - see below
+
+# This module exports a model in the test process, which loads TensorFlow. TensorFlow's LLVM
+# and Triton's (which torch's optimisers import lazily, through torch._dynamo) abort the
+# process when Triton loads second ("LLVM ERROR: inconsistency in registered CommandLine
+# options"): loading torch's compiler stack here, at collection, keeps every later test of
+# the session that trains with torch alive.
 from fastapi.testclient import TestClient
 from flwr.app import ArrayRecord
 from sqlalchemy import text
