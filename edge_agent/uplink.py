@@ -158,17 +158,13 @@ class Uplink:
         return 1
 
     def _group(self, rows: list[Row]) -> list[tuple[str, list[Row]]]:
-        """Consecutive rows of one kind, cut at ``batch_max`` and the size limit; status alone."""
+        """Consecutive rows of one kind, cut at ``batch_max`` and the size limit (data rows only:
+        heartbeats have their own lane)."""
         out: list[tuple[str, list[Row]]] = []
         cur: list[Row] = []
         size = _BATCH_OVERHEAD
         for r in rows:
-            fits = (
-                cur
-                and cur[0].kind == r.kind
-                and r.kind != "status"
-                and len(cur) < self.config.batch_max
-            )
+            fits = cur and cur[0].kind == r.kind and len(cur) < self.config.batch_max
             if not (fits and size + len(r.payload) + 1 <= MAX_MESSAGE_BYTES):
                 if cur:
                     out.append((cur[0].kind, cur))
@@ -185,15 +181,9 @@ class Uplink:
             serial = self._serial
             self._inflight[serial] = ([r.id for r in rows], time.monotonic())
         topic = mqtt_topic(self.node_id, MqttKind(kind))
-        payload = (
-            rows[0].payload
-            if kind == "status"
-            else batch_payload(self.node_id, [r.payload for r in rows])
-        )
+        payload = batch_payload(self.node_id, [r.payload for r in rows])
         try:
-            self.publisher.publish(
-                topic, payload, on_delivery=self._on_delivery(serial), retain=kind == "status"
-            )
+            self.publisher.publish(topic, payload, on_delivery=self._on_delivery(serial))
         except TransportError as exc:  # not taken: the rows stay on disk and go again later
             self._on_delivery(serial)(exc)
             return False

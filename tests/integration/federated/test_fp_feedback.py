@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -25,7 +24,6 @@ import torch._dynamo  # noqa: F401 - see below
 # the session that trains with torch alive.
 from fastapi.testclient import TestClient
 from flwr.app import ArrayRecord
-from sqlalchemy import text
 
 from contracts.events import AlertEvent, AnomalyEvent
 from contracts.signing import generate_keypair, load_public_keys
@@ -39,7 +37,6 @@ from federated.strategy import FedNidsAvg
 from federated.task import initial_weights
 from hub.api.app import create_app
 from hub.settings import HubSettings
-from hub.storage import EventStore
 from hub.storage.fp_feedback import false_positive_anomalies
 from hub.storage.tokens import create_token
 from tests.unit.models.conftest import sim_flows
@@ -47,20 +44,6 @@ from tests.unit.models.conftest import sim_flows
 NODE = "pi-1"
 RATIO = 1.3
 """The running model's threshold for the node sits this far below the worst benign window."""
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
-def store(request, tmp_path):  # the shared pattern of tests/integration/hub/conftest.py
-    if request.param == "sqlite":
-        s = EventStore(f"sqlite:///{tmp_path / 'hub.db'}")
-    else:
-        pg = request.getfixturevalue("postgres_server")
-        schema = f"t{uuid.uuid4().hex[:8]}"
-        with EventStore(pg.url).engine.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        s = EventStore(pg.url + f"?options=-csearch_path%3D{schema}")
-    s.create_schema()
-    return s
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""The store fixture shared by the storage suites: one run on SQLite (embedded), one on the
+"""The store fixture shared by the integration suites that use the hub's store: one run on SQLite (embedded), one on the
 real PostgreSQL of the harness (in a schema of its own)."""
 
 from __future__ import annotations
