@@ -103,14 +103,16 @@ def node_windows(rc: RoundConfig, node: NodeSettings) -> tuple[np.ndarray, np.nd
     )
 
 
-def training_imports() -> float:
-    """Import what training needs (torch, Opacus, the model): the seconds it took."""
+def training_imports(threads: int = 1) -> float:
+    """Import what training needs (torch, Opacus, the model) and give torch ``threads``
+    intra-op threads: the seconds it took."""
     t0 = time.perf_counter()
     import opacus  # noqa: F401
-    import torch  # noqa: F401
+    import torch
 
     import models.lstm_ae  # noqa: F401
 
+    torch.set_num_threads(threads)
     return time.perf_counter() - t0
 
 
@@ -136,7 +138,7 @@ def train_round(
     rc = node.apply(asked)
     train_w, held = node_windows(rc, node)
     before = global_evaluation(weights, held)
-    imported = training_imports()
+    imported = training_imports(node.train_threads)
     accountant = (
         PersistentAccountant(node.state_dir / "privacy.json", rc.delta, node.budget(rc))
         if rc.dp

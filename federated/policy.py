@@ -10,7 +10,10 @@ Keys: ``node-id`` (the agent's node id), ``data`` (where its benign flows are, s
 * ``max-epsilon`` (default 10): the node's total epsilon never exceeds it, whatever the
   server's ``target-epsilon`` or the node's ``budget-epsilon``;
 * ``max-delta`` (default 1e-5): the delta the node accounts at is at most this;
-* ``min-noise-multiplier`` (default 0): DP-SGD noise never below it.
+* ``min-noise-multiplier`` (default 0): DP-SGD noise never below it;
+* ``train-threads`` (default 1): torch's intra-op threads for training. The node's agent
+  keeps detecting while it trains, and on 2 cores three client processes with torch's
+  default of one thread per core competed for them.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ class NodeSettings(BaseModel):
     min_noise_multiplier: float = Field(
         0.0, ge=0, allow_inf_nan=False, alias="min-noise-multiplier"
     )
+    train_threads: int = Field(1, ge=1, le=64, alias="train-threads")
 
     @classmethod
     def from_node_config(cls, node_config: Mapping[str, Any], flwr_node_id: int) -> NodeSettings:

@@ -37,6 +37,8 @@ class FLServerSettings(BaseModel):
     target_epsilon: float = Field(_ROUND.target_epsilon, gt=0, alias="target-epsilon")
     delta: float = Field(_ROUND.delta, gt=0, lt=1)
     max_grad_norm: float = Field(_ROUND.max_grad_norm, gt=0, alias="max-grad-norm")
+    prox_mu: float = Field(_ROUND.prox_mu, ge=0, le=100, alias="prox-mu")
+    """FedProx's proximal weight (0 = FedAvg); benchmarks/dp_utility.py measured mu 1."""
     hidden: int = Field(_ROUND.hidden, ge=1)
     base_model: str = Field("", alias="base-model")
     """Model dir whose scaler and window the federation uses ('' = the shipped model)."""
@@ -100,6 +102,7 @@ class FLServerSettings(BaseModel):
             target_epsilon=self.target_epsilon,
             delta=self.delta,
             max_grad_norm=self.max_grad_norm,
+            prox_mu=self.prox_mu,
             planned_rounds=self.num_rounds,
             seed=self.seed,
             scaler_lo=lo,

@@ -10,7 +10,10 @@ import numpy as np
 import pytest
 
 from federated.config import RoundConfig
+from federated.errors import PolicyError
+from federated.policy import NodeSettings
 from federated.privacy import PersistentAccountant, PrivacyStateError, epsilon_of
+from federated.settings import FLServerSettings
 from federated.task import evaluate, fine_tune, initial_weights, noise_for_plan, train
 
 
@@ -48,6 +51,26 @@ def test_prox_mu_travels_in_the_round_config_and_is_bounded():
     assert "prox-mu" in RoundConfig.wire_keys()
     with pytest.raises(ValueError):
         RoundConfig(prox_mu=-1.0)
+
+
+def test_a_run_sets_prox_mu_and_the_server_sends_it():
+    # prepare: the run config's key, as `flwr run --run-config "prox-mu=1.0"` gives it
+    settings = FLServerSettings.model_validate({"prox-mu": 1.0})
+    # execute
+    sent = RoundConfig.from_record(settings.round_config(10, [0.0] * 49, [1.0] * 49).to_record())
+    # assert
+    assert sent.prox_mu == 1.0
+    assert FLServerSettings().round_config(10, [0.0] * 49, [1.0] * 49).prox_mu == 0.0
+    with pytest.raises(ValueError):
+        FLServerSettings.model_validate({"prox-mu": -0.5})
+
+
+def test_the_node_bounds_torch_s_training_threads():
+    node = {"node-id": "n1", "data": "sim:benign", "state-dir": "/tmp/n1"}
+    assert NodeSettings.from_node_config(node, 1).train_threads == 1
+    assert NodeSettings.from_node_config(node | {"train-threads": 4}, 1).train_threads == 4
+    with pytest.raises(PolicyError, match="train-threads"):
+        NodeSettings.from_node_config(node | {"train-threads": 0}, 1)
 
 
 def test_prv_accountant_composes_across_rounds_and_enforces_the_budget(tmp_path):
