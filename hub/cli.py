@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import time
 
 log = logging.getLogger("fednids.hub")
 
@@ -51,9 +52,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     create = tsub.add_parser("create", help="create a token (printed once)")
     create.add_argument("--role", choices=["operator", "read"], required=True)
     create.add_argument("--name", required=True)
+    create.add_argument(
+        "--expires-days",
+        type=float,
+        default=90.0,
+        help="refused after this many days (default 90; 0: never expires, not recommended)",
+    )
     create.add_argument("--db", dest="db_url")
     create.set_defaults(handler=_token_create)
-    lst = tsub.add_parser("list", help="list tokens (name, role, created, prefix; never secrets)")
+    lst = tsub.add_parser(
+        "list", help="list tokens (name, role, created, expires, prefix; never secrets)"
+    )
     lst.add_argument("--db", dest="db_url")
     lst.set_defaults(handler=_token_list)
     revoke = tsub.add_parser("revoke", help="delete a token: requests with it are refused")
@@ -127,8 +136,14 @@ def _token_create(args: argparse.Namespace) -> int:
     from hub.storage.tokens import create_token
 
     s = _settings(args)
+    days = float(args.expires_days)
+    if days < 0:
+        log.error("--expires-days must be >= 0 (0: never expires)")
+        return 2
+    if days == 0:
+        log.warning("token %r never expires: revoke it when it is no longer needed", args.name)
     try:
-        token = create_token(_store(s.db_url), args.name, args.role)
+        token = create_token(_store(s.db_url), args.name, args.role, days * 86400 or None)
     except HubError as exc:
         log.error("%s", exc)
         return 1
@@ -141,10 +156,20 @@ def _token_list(args: argparse.Namespace) -> int:
 
     from hub.storage.tokens import list_tokens
 
+    def iso(ts: float) -> str:
+        return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="seconds")
+
+    now = time.time()
     for t in list_tokens(_store(_settings(args).db_url)):
-        created = float(str(t["created"]))
-        when = dt.datetime.fromtimestamp(created, dt.UTC).isoformat(timespec="seconds")
-        print(f"{t['name']}\t{t['role']}\t{when}\t{t['prefix']}...")
+        exp = t["expires"]
+        if exp is None:
+            until = "never expires"
+        else:
+            e = float(str(exp))
+            until = f"{'EXPIRED' if e <= now else 'expires'} {iso(e)}"
+        print(
+            f"{t['name']}\t{t['role']}\t{iso(float(str(t['created'])))}\t{until}\t{t['prefix']}..."
+        )
     return 0
 
 

@@ -101,6 +101,7 @@ api_tokens = Table(
     Column("digest", String(128), nullable=False),
     Column("prefix", String(16), nullable=False),
     Column("created", Float, nullable=False),
+    Column("expires", Float, nullable=True),  # unix time; NULL: created with --expires-days 0
     Index("api_tokens_prefix", "prefix"),
 )
 

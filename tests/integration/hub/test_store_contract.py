@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -10,7 +11,7 @@ from sqlalchemy import text
 
 from contracts.events import AlertEvent, AnomalyEvent, NodeStatus
 from hub.storage import BadCursor, EventFilter, EventStore, Queries
-from hub.storage.tokens import check_token, create_token
+from hub.storage.tokens import check_token, create_token, list_tokens, token_identity
 from tests.unit.contracts.samples import all_samples, flow
 
 
@@ -120,6 +121,23 @@ def test_tokens_are_stored_hashed_and_checked(store):
     with store.engine.connect() as conn:
         stored = conn.execute(text("SELECT digest FROM api_tokens")).scalar_one()
     assert tok not in stored
+
+
+def test_tokens_expire_and_only_an_explicit_request_makes_one_that_never_does(store):
+    # prepare: a default token, a one-hour one and one that never expires
+    default = create_token(store, "soc", "read")
+    hour = create_token(store, "script", "read", ttl_s=3600)
+    forever = create_token(store, "kiosk", "read", ttl_s=None)
+    now = time.time()
+    # execute / assert: each is refused from its expiry on, and listed with it
+    assert token_identity(store, hour, now=now + 3599) == ("script", "read")
+    assert token_identity(store, hour, now=now + 3601) is None
+    assert token_identity(store, default, now=now + 89 * 86400) == ("soc", "read")
+    assert token_identity(store, default, now=now + 91 * 86400) is None
+    assert token_identity(store, forever, now=now + 3650 * 86400) == ("kiosk", "read")
+    listed = {t["name"]: t["expires"] for t in list_tokens(store)}
+    assert listed["kiosk"] is None
+    assert abs(float(listed["script"]) - (now + 3600)) < 60
 
 
 def test_overview_and_graph_shapes(store):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,44 @@ def test_the_api_refuses_a_revoked_token(store: EventStore) -> None:
     revoke_token(store, "laptop")
     # assert
     assert client.get("/api/overview", headers=headers).status_code == 401
+
+
+def test_the_api_refuses_an_expired_token_and_a_bad_lifetime_is_an_error(
+    store: EventStore,
+) -> None:
+    # prepare: a token that expires almost at once
+    from hub.api.app import create_app
+    from hub.settings import HubSettings
+
+    token = create_token(store, "brief", "read", ttl_s=0.5)
+    client = TestClient(create_app(HubSettings.model_construct(), store))
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/overview", headers=headers).status_code == 200
+    # execute
+    time.sleep(0.6)
+    # assert: refused; lifetimes out of range are refused at creation
+    assert client.get("/api/overview", headers=headers).status_code == 401
+    for bad in (0.0, -1.0, 3651 * 86400.0):
+        with pytest.raises(HubError, match="lifetime"):
+            create_token(store, f"bad{bad}", "read", ttl_s=bad)
+
+
+def test_the_cli_creates_expiring_tokens_and_lists_their_expiry(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # prepare
+    from fednids.cli import main
+
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    EventStore(db).create_schema()
+    # execute
+    assert main(["api", "token", "create", "--role", "read", "--name", "a", "--db", db]) == 0
+    argv = ["api", "token", "create", "--role", "read", "--name", "b", "--db", db]
+    assert main([*argv, "--expires-days", "0"]) == 0
+    assert main([*argv[:-2], "--name", "c", "--db", db, "--expires-days", "-1"]) == 2
+    capsys.readouterr()
+    assert main(["api", "token", "list", "--db", db]) == 0
+    # assert
+    lines = capsys.readouterr().out.splitlines()
+    assert [ln.split("\t")[0] for ln in lines] == ["a", "b"]
+    assert "\texpires 20" in lines[0] and "\tnever expires\t" in lines[1]
