@@ -36,7 +36,7 @@ class RoundConfig(BaseModel):
     window: int = Field(10, ge=1, le=1000)
     hidden: int = Field(16, ge=1, le=1024)
     local_epochs: int = Field(3, ge=1, le=1000, alias="local-epochs")
-    batch_size: int = Field(64, ge=1, le=1_000_000, alias="batch-size")
+    batch_size: int = Field(128, ge=1, le=1_000_000, alias="batch-size")
     lr: float = Field(0.02, gt=0, le=10)
     dp: bool = True
     target_epsilon: float = Field(3.0, gt=0, alias="target-epsilon")
