@@ -15,7 +15,6 @@ loaded: the figures are for this run only.
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sqlite3
 import subprocess
@@ -27,7 +26,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from benchmarks.kafka_outage import rss_kb
+from benchmarks.common import add_json_arg, rss_kb, write_result
 from contracts import decode_batch
 from contracts.transports import TransportOptions, open_subscriber
 
@@ -188,16 +187,13 @@ def run(minutes: float, warmup_s: float, speed: float, port: int = 21968) -> dic
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.agent_outage")
-    ap.add_argument("--json", type=Path)
+    add_json_arg(ap)
     ap.add_argument("--minutes", type=float, default=5.0)
     ap.add_argument("--warmup", type=float, default=30.0)
     ap.add_argument("--speed", type=float, default=5.0)
     args = ap.parse_args(argv)
     result = run(args.minutes, args.warmup, args.speed)
-    text = json.dumps(result, indent=2)
-    if args.json:
-        args.json.write_text(text + "\n")
-    sys.stdout.write(text + "\n")
+    sys.stdout.write(write_result(args.json, result) + "\n")
     return 0
 
 

@@ -23,7 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks.common import REPO as ROOT
+from benchmarks.common import add_json_arg, write_result
+
 ARM = ROOT / "tests" / "arm"
 TESTS = "tests/integration/arm"
 
@@ -48,7 +50,7 @@ def _du(path: Path) -> int:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--json", type=Path, required=True)
+    add_json_arg(ap, required=True)
     ap.add_argument("--keep", action="store_true", help="keep the temporary environment")
     args = ap.parse_args()
     base = Path(tempfile.mkdtemp(prefix="fednids-arm64-bench-"))
@@ -98,8 +100,7 @@ def main() -> int:
         "disk": sizes,
         "edge_footprint": footprint,
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=1) + "\n")
+    write_result(args.json, result)
     print(
         json.dumps(result["seconds"]), f"edge install {footprint['installed_bytes'] / 1e6:.0f} MB"
     )

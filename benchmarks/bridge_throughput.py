@@ -11,15 +11,13 @@ event_id: events_per_second (first publish -> last event in Kafka), lost, duplic
 from __future__ import annotations
 
 import argparse
-import json
 import signal
-import subprocess
 import sys
 import threading
 import time
 import uuid
-from pathlib import Path
 
+from benchmarks.common import add_json_arg, start_bridge, write_result
 from contracts import FLOW_FEATURES, decode, encode_batch
 from contracts.events import FlowRecord
 from contracts.transports import TransportOptions, open_publisher, open_subscriber, parse_url
@@ -55,7 +53,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--json", type=Path, required=True)
+    add_json_arg(ap, required=True)
     ap.add_argument("--mqtt")
     ap.add_argument("--kafka")
     ap.add_argument("--events", type=int, default=200_000)
@@ -91,28 +89,7 @@ def main() -> int:
 
     reader = threading.Thread(target=consume, daemon=True)
     reader.start()
-    bridge = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "fednids",
-            "bridge",
-            "--mqtt",
-            args.mqtt,
-            "--kafka",
-            args.kafka,
-            "--client-id",
-            f"bench-{tag}",
-            "--session-expiry",
-            "60",
-            "--group",
-            f"bench-{tag}",
-        ],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    while " ready: " not in (bridge.stderr.readline() or " ready: "):  # type: ignore[union-attr]
-        pass
+    bridge = start_bridge(args.mqtt, args.kafka, f"bench-{tag}", session_expiry_s=60)
     time.sleep(3)  # the reader's group assignment
     t0 = time.perf_counter()
 
@@ -152,9 +129,7 @@ def main() -> int:
         "mqtt": args.mqtt,
         "kafka": args.kafka,
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(out, indent=2) + "\n")
-    print(json.dumps(out, indent=2))
+    print(write_result(args.json, out))
     return 0
 
 

@@ -17,7 +17,6 @@ import gzip
 import json
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,14 +28,9 @@ from typing import Any
 import httpx
 import websockets
 
-REPO = Path(__file__).resolve().parents[1]
+from benchmarks.common import REPO, add_json_arg, free_port, write_result
+
 DIST = REPO / "dashboard" / "dist"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def bundle_sizes() -> dict[str, Any]:
@@ -62,7 +56,7 @@ async def _first_frame(url: str, token: str) -> None:
 
 
 def one_run() -> dict[str, float]:
-    port = _free_port()
+    port = free_port()
     url = f"ws://127.0.0.1:{port}"
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as state:
@@ -114,7 +108,7 @@ def one_run() -> dict[str, float]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--json", type=Path, required=True)
+    add_json_arg(ap, required=True)
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
     if not (DIST / "index.html").is_file():
@@ -127,8 +121,7 @@ def main() -> int:
         "median": {k: round(statistics.median(r[k] for r in runs), 3) for k in runs[0]},
         "bundle": bundle_sizes(),
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2) + "\n")
+    write_result(args.json, result)
     print(
         json.dumps(
             {

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,30 +29,17 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from benchmarks.common import REPO, add_json_arg, fednids_command, free_port, write_result
 from contracts.events import AlertEvent
 from hub.storage import EventStore
 from models.eval.incidents import GroundTruth, score_incidents
 
-REPO = Path(__file__).resolve().parents[1]
 TARGETS = {  # issue 13, "Targets": the demo scored with the simulator's labels
     "incidents_tied_to_attack_min": 0.9,
     "every_attack_found": True,
     "benign_incidents_in_first_s": 600.0,
     "benign_incidents_max": 0,
 }
-
-
-def fednids_command() -> list[str]:
-    script = Path(sys.executable).parent / "fednids"
-    if script.is_file() and os.access(script, os.X_OK):
-        return [str(script)]
-    return [sys.executable, "-m", "fednids"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def snapshot(store: EventStore) -> tuple[int, int, float | None] | None:
@@ -117,7 +102,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--json", type=Path, required=True)
+    add_json_arg(ap, required=True)
     ap.add_argument("--duration", type=float, default=600.0, help="simulated s per sensor")
     ap.add_argument("--speed", type=float, default=1.0, help="simulated s per real s")
     ap.add_argument("--nodes", type=int, default=3)
@@ -202,8 +187,7 @@ def main() -> int:
         "quiet": quiet,
         "state_dir": str(state),
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(out, indent=2) + "\n")
+    write_result(args.json, out)
     print(json.dumps({"summary": s, "extra": out["extra"], "targets": out["targets"]}, indent=2))
     return 0
 

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.common import percentiles, write_result
 from models.eval import tabular
 
 PEERS = {
@@ -192,7 +193,7 @@ def lstm_part(
     return {"edge": edge, "lstm_by_epsilon": by_eps, **parity, "train_windows": len(train)}
 
 
-def _latency_us(blob: bytes, windows: np.ndarray) -> dict[str, float]:
+def _latency_us(blob: bytes, windows: np.ndarray) -> dict[str, float | None]:
     from ai_edge_litert.interpreter import Interpreter
 
     it = Interpreter(model_content=blob, num_threads=1)
@@ -207,10 +208,7 @@ def _latency_us(blob: bytes, windows: np.ndarray) -> dict[str, float]:
             it.set_tensor(i0["index"], x)
             it.invoke()
             times.append((time.perf_counter_ns() - t) / 1000)
-    return {
-        "p50": round(float(np.percentile(times, 50)), 1),
-        "p99": round(float(np.percentile(times, 99)), 1),
-    }
+    return percentiles(times, (50, 99))
 
 
 def _plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Path) -> None:
@@ -348,7 +346,7 @@ def main() -> int:
             "replay": lstm,
         }
     results["seconds"] = round(time.perf_counter() - t0, 1)
-    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_result(args.out / "results.json", results)
     report(results, args.out / "report.md")
     keys = [k for k in results if k not in ("tabular", "replay", "peers")]
     print(json.dumps({k: results[k] for k in keys}, indent=2))

@@ -35,6 +35,8 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.common import add_json_arg, write_result
+from benchmarks.fl_rounds import add_setup_args
 from federated.privacy import Kind
 
 CRITERION = (
@@ -169,6 +171,9 @@ def round_config(s: Setup, point: Point, seed: int, **extra: Any) -> Any:
         "window": s.args.window,
         "hidden": s.args.hidden,
         "local_epochs": s.args.local_epochs,
+        # the ablation base keeps the batch it was measured with (the product's default is
+        # 128 since the criterion chose it: that is the point fed-batch128)
+        "batch_size": 64,
         "target_epsilon": s.args.epsilon,
         "planned_rounds": point.rounds or s.args.rounds,
         "seed": seed,
@@ -423,13 +428,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--pcap", type=Path, required=True)
-    ap.add_argument("--labels", type=Path, required=True)
-    ap.add_argument("--train-packets", type=int, default=22472)
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--local-epochs", type=int, default=3)
-    ap.add_argument("--hidden", type=int, default=16)
-    ap.add_argument("--window", type=int, default=10)
+    add_setup_args(ap)
     ap.add_argument("--epsilon", type=float, default=3.0)
     ap.add_argument(
         "--points",
@@ -443,7 +442,7 @@ def main() -> int:
     )
     ap.add_argument("--threads", type=int, default=1, help="torch threads (the machine is shared)")
     ap.add_argument("--cache", type=Path, help="JSONL of finished (point, seed) results")
-    ap.add_argument("--json", type=Path, required=True)
+    add_json_arg(ap, required=True)
     args = ap.parse_args()
     import torch
     from tqdm import tqdm
@@ -495,8 +494,7 @@ def main() -> int:
         },
         "seconds": round(time.perf_counter() - t0, 1),
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(out, indent=2) + "\n")
+    write_result(args.json, out)
     plot(table, args.json.with_suffix(".png"))
     print(json.dumps(table, indent=2))
     return 0

@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import json
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import text
 
+from benchmarks.common import add_json_arg, free_port, percentiles, start_bridge, write_result
 from contracts import FLOW_FEATURES, encode_batch
 from contracts.events import FlowRecord
 from contracts.transports import TransportOptions, open_publisher, open_subscriber, parse_url
@@ -39,12 +39,6 @@ from hub.ingestor import INGEST_TOPICS, Ingestor
 from hub.settings import HubSettings
 from hub.storage import EventStore
 from hub.storage.tokens import create_token
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _listen(args: argparse.Namespace) -> int:
@@ -120,7 +114,7 @@ def main() -> int:
         default=2.0,
         help="seconds of traffic first, left out of the percentiles",
     )
-    ap.add_argument("--json", type=Path, required=True)
+    add_json_arg(ap, required=True)
     ap.add_argument("--mqtt")
     ap.add_argument("--kafka")
     ap.add_argument("--db")
@@ -184,28 +178,7 @@ def main() -> int:
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.05)
-    bridge = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "fednids",
-            "bridge",
-            "--mqtt",
-            args.mqtt,
-            "--kafka",
-            args.kafka,
-            "--client-id",
-            f"e2e-{tag}",
-            "--session-expiry",
-            "60",
-            "--group",
-            f"e2e-{tag}",
-        ],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    while " ready: " not in (bridge.stderr.readline() or " ready: "):  # type: ignore[union-attr]
-        pass
+    bridge = start_bridge(args.mqtt, args.kafka, f"e2e-{tag}", session_expiry_s=60)
     total = int(args.rate * args.seconds)
     out_file = Path(tempfile.mkdtemp()) / "latencies.json"
     # the operator's browser and the agent are other machines: separate processes here
@@ -278,18 +251,12 @@ def main() -> int:
         "received_ws": received,
         "rows_committed": int(rows),
         "lost": sent_count - received,
-        "p50_ms": round(float(np.percentile(lat, 50)), 1) if len(lat) else None,
-        "p95_ms": round(float(np.percentile(lat, 95)), 1) if len(lat) else None,
-        "p99_ms": round(float(np.percentile(lat, 99)), 1) if len(lat) else None,
+        **percentiles(lat, suffix="_ms"),
         "max_ms": round(float(lat.max()), 1) if len(lat) else None,
         "warmup_s": args.warmup,
-        "p99_ms_including_warmup": round(float(np.percentile(lat_all, 99)), 1)
-        if len(lat_all)
-        else None,
+        "p99_ms_including_warmup": percentiles(lat_all, (99,))["p99"],
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(out, indent=2) + "\n")
-    print(json.dumps(out, indent=2))
+    print(write_result(args.json, out))
     return 0
 
 

@@ -8,7 +8,8 @@ validated against Suricata's own schema (read by path; 0 invalid is the target).
 With ``--capture`` it runs ``fednids analyze``'s own machinery (:func:`fednids.analyze.run_analyze`)
 into ``--out``; with ``--from`` it reads an existing analyze output directory (its
 ``incidents.jsonl`` and ``hub.db``). It writes ``eve.json`` (one record a line) beside them
-and prints one JSON object: records, valid and invalid per ``event_type``, the first errors.
+and prints one JSON object (also written to ``--json`` when given): records, valid and
+invalid per ``event_type``, the first errors.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 import jsonschema_rs
 from sqlalchemy import create_engine, select
 
+from benchmarks.common import add_json_arg, write_result
 from contracts.events import AlertEvent, AnomalyEvent
 from hub.outputs import eve
 
@@ -95,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--schema", type=Path, required=True, help="Suricata's etc/schema.json")
     ap.add_argument("--out", type=Path, help="analyze output directory (with --capture)")
     ap.add_argument("--no-lstm", action="store_true")
+    add_json_arg(ap)
     args = ap.parse_args(argv)
     if not args.schema.is_file():
         print(f"eve_export: no schema at {args.schema}", file=sys.stderr)
@@ -123,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     report = export(out, args.schema)
     if analyze is not None:
         report["analyze"] = analyze
-    print(json.dumps(report, indent=2))
+    print(write_result(args.json, report))
     return 0 if report["invalid_total"] == 0 else 1
 
 

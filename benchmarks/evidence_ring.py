@@ -15,13 +15,13 @@ floor: no frame is parsed).
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time
 from collections import Counter
 from pathlib import Path
 
+from benchmarks.common import Timer, add_json_arg, write_result
 from edge_agent.capture.packet import Packet
 from edge_agent.capture.pcap import PcapSource
 from edge_agent.evidence.pcap import to_pcap
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pcap", type=Path, required=True)
     ap.add_argument("--mb", type=float, default=32.0)
-    ap.add_argument("--json", type=Path)
+    add_json_arg(ap)
     ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args(argv)
     base, n, hosts = _pass(a.pcap, None)
@@ -77,18 +77,16 @@ def main(argv: list[str] | None = None) -> int:
     passes = 1
     while not ring.evicted and passes < 50:  # replay again (later in time) until the ring is full
         shift = passes * 1e7
-        for ts, lt, data in list(ring._q)[: len(ring) // passes]:
+        for ts, lt, data in ring.frames()[: len(ring) // passes]:
             ring.add(ts + shift, lt, data)
         passes += 1
-    t = time.perf_counter()
-    sel = ring.select({busiest}, 0.0, 4e9, 1 << 40)
-    select_busy = time.perf_counter() - t
-    t = time.perf_counter()
-    ring.select({idle}, 0.0, 4e9, 1 << 40)
-    select_idle = time.perf_counter() - t
-    t = time.perf_counter()
-    pcap, _written = to_pcap(sel.frames[:20_000])
-    to_pcap_s = time.perf_counter() - t
+    with Timer() as busy:
+        sel = ring.select({busiest}, 0.0, 4e9, 1 << 40)
+    with Timer() as idle_scan:
+        ring.select({idle}, 0.0, 4e9, 1 << 40)
+    with Timer() as writing:
+        pcap, _written = to_pcap(sel.frames[:20_000])
+    select_busy, select_idle, to_pcap_s = busy.seconds, idle_scan.seconds, writing.seconds
     oldest, newest = ring.bounds()
     out = {
         "benchmark": "evidence_ring",
@@ -113,10 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         "to_pcap_s_20k_frames": to_pcap_s,
         "pcap_bytes_20k_frames": len(pcap),
     }
-    text = json.dumps(out, indent=2)
-    if a.json:
-        a.json.write_text(text + "\n")
-    print(text)
+    print(write_result(a.json, out))
     return 0
 
 

@@ -36,6 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.common import add_json_arg, write_result
+
 HONEST = 4
 EVAL = "sim:mixed?seed=7301&hosts=12&duration=120&net=10.88.0"
 UNDEFENDED = {
@@ -170,7 +172,7 @@ class Bench:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--json", type=Path, required=True)
+    add_json_arg(ap, required=True)
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--local-epochs", type=int, default=20)
     ap.add_argument("--batch-size", type=int, default=32)
@@ -217,9 +219,7 @@ def main() -> int:
         "wall_seconds": round(time.perf_counter() - t0, 1),
         "runs": bench.results,
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(out, indent=2))
-    print(json.dumps(out, indent=2))
+    print(write_result(args.json, out))
     return 0
 
 

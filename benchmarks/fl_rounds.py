@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.common import add_json_arg, write_result
 from contracts.events import FlowRecord
 from contracts.signing import generate_keypair
 from demo.federation import FederationError
@@ -389,10 +390,8 @@ def plot(out: dict, path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+def add_setup_args(ap: argparse.ArgumentParser) -> None:
+    """The capture and the federation's shape (``dp_utility`` simulates the same one)."""
     ap.add_argument("--pcap", type=Path, required=True)
     ap.add_argument("--labels", type=Path, required=True)
     ap.add_argument("--train-packets", type=int, default=22472)
@@ -400,6 +399,13 @@ def main() -> int:
     ap.add_argument("--local-epochs", type=int, default=3)
     ap.add_argument("--hidden", type=int, default=16)
     ap.add_argument("--window", type=int, default=10)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_setup_args(ap)
     ap.add_argument("--epsilons", default="1,3,8,inf")
     ap.add_argument("--port", type=int, default=19500)
     ap.add_argument("--central-seeds", default="0,1,2", help="seeds of the central reference")
@@ -410,7 +416,7 @@ def main() -> int:
     ap.add_argument(
         "--round-timeout", type=float, default=600.0, help="a loaded machine's stragglers count"
     )
-    ap.add_argument("--json", type=Path, required=True)
+    add_json_arg(ap, required=True)
     args = ap.parse_args()
     # a SIGTERM still stops the SuperLink and SuperNodes (their own sessions) on the way out
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -466,8 +472,7 @@ def main() -> int:
         },
         "seconds": round(time.perf_counter() - t0, 1),
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(out, indent=2) + "\n")
+    write_result(args.json, out)
     plot(out, args.json.with_suffix(".png"))
     print(
         json.dumps(
@@ -504,8 +509,7 @@ def _write_timing(args: argparse.Namespace, timing: dict, seconds: float) -> int
         },
         "seconds": round(seconds, 1),
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(out, indent=2) + "\n")
+    write_result(args.json, out)
     brief = {
         p: {k: t[k] for k in ("all", "training_only", "evaluation_exchange_s", "update_bytes")}
         for p, t in timing.items()

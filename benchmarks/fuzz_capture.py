@@ -38,6 +38,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from benchmarks.common import add_json_arg, write_result
+
 TARGETS = ("parse_frame", "pcap")
 LINKTYPES = (1, 101, 113, 276, 0, 108, 228, 229, 12, 147)
 """Picked by the input's first byte (modulo): Ethernet, raw, SLL, SLL2, null, loop, IPv4,
@@ -235,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--seconds", type=int, default=300, help="total fuzzing time (split over targets)"
     )
-    ap.add_argument("--json", type=Path, default=None, help="write the JSON result here")
+    add_json_arg(ap)
     ap.add_argument("--crash-dir", type=Path, default=None, help="where crashing inputs go")
     ap.add_argument("--targets", default=",".join(TARGETS))
     args = ap.parse_args(argv)
@@ -255,10 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         result["targets"] = {t: run_target(t, per, crash_dir, work) for t in targets}
         result["crashes_total"] = sum(len(r["crashes"]) for r in result["targets"].values())
         result["executions_total"] = sum(r["executions"] for r in result["targets"].values())
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
+    print(write_result(args.json, result))
     return 0
 
 

@@ -25,7 +25,6 @@ synthetic labelled flows (reported as ``classifier`` in the JSON).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.common import add_json_arg, percentiles, write_result
 from contracts import decode, encode
 from contracts.events import AnomalyEvent, FlowRecord
 from contracts.features import FLOW_FEATURES
@@ -206,7 +206,7 @@ def _committed_to_end(url: str, group: str, topics: list[str]) -> bool:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--json", type=Path, required=True)
+    add_json_arg(ap, required=True)
     ap.add_argument("--kafka")
     ap.add_argument("--flows", type=int, default=100_000)
     ap.add_argument("--rate", type=int, default=2000, help="background flows/s in the p99 phase")
@@ -344,8 +344,7 @@ def main() -> int:
         lat_ms = np.asarray(lat) * 1000
         res["attacks_sent"] = n_attacks
         res["alerts_matched"] = len(lat)
-        res["p50_ms"] = round(float(np.percentile(lat_ms, 50)), 1) if lat else None
-        res["p99_ms"] = round(float(np.percentile(lat_ms, 99)), 1) if lat else None
+        res |= percentiles(lat_ms, (50, 99), suffix="_ms")
         res["background_rate"] = args.rate
         pub.close()
     finally:
@@ -358,8 +357,7 @@ def main() -> int:
                 p.kill()
         if private is not None:
             private.stop()
-    args.json.write_text(json.dumps(res, indent=2))
-    print(json.dumps(res, indent=2))
+    print(write_result(args.json, res))
     return 0
 
 

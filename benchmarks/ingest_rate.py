@@ -12,15 +12,14 @@ rows into SQLite (the embedded default, plain idempotent INSERT).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
 import uuid
-from pathlib import Path
 
 from sqlalchemy import text
 
+from benchmarks.common import add_json_arg, write_result
 from contracts import FLOW_FEATURES
 from contracts.events import FlowRecord
 from hub.storage import EventStore
@@ -70,7 +69,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--json", type=Path, required=True)
+    add_json_arg(ap, required=True)
     ap.add_argument("--db")
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--batch", type=int, default=2000)
@@ -96,9 +95,7 @@ def main() -> int:
         "sqlite": lite,
         "method": "COPY into a staging table + INSERT ... SELECT ... ON CONFLICT (event_id) DO NOTHING RETURNING, one transaction per batch",
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(out, indent=2) + "\n")
-    print(json.dumps(out, indent=2))
+    print(write_result(args.json, out))
     return 0
 
 

@@ -16,13 +16,13 @@ also records every call the pipeline makes on the inventory and replays those ca
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from benchmarks.common import add_json_arg, write_result
 from contracts.events import AssetRecord, FlowRecord
 from edge_agent.capture.packet import ArpPacket, Packet
 from edge_agent.capture.pcap import PcapSource
@@ -107,7 +107,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--scorer", action="store_true", help="with the rules-only edge scorer")
     ap.add_argument("--all-cores", action="store_true", help="do not pin to one core")
-    ap.add_argument("--json", type=Path)
+    add_json_arg(ap)
     args = ap.parse_args()
     if not args.all_cores and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
@@ -146,10 +146,7 @@ def main() -> int:
         "counters": on["counters"],
         "load_average": os.getloadavg(),
     }
-    text = json.dumps(result, indent=2)
-    if args.json:
-        args.json.write_text(text + "\n")
-    print(text)
+    print(write_result(args.json, result))
     return 0
 
 

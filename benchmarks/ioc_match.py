@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
 import platform
 import random
@@ -38,6 +37,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from benchmarks.common import add_json_arg, write_result
 from contracts.events import FlowRecord
 from contracts.indicator_wire import open_bundle, sign_bundle
 from contracts.indicators import Indicator, IndicatorBundle
@@ -239,13 +239,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pcap", type=Path, required=True)
     ap.add_argument("--indicators", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=2)
-    ap.add_argument("--json", type=Path)
+    add_json_arg(ap)
     args = ap.parse_args(argv)
     result = run(args.pcap, args.indicators, args.repeat)
-    text = json.dumps(result, indent=2)
-    if args.json:
-        args.json.write_text(text + "\n")
-    print(text)
+    print(write_result(args.json, result))
     return 0
 
 

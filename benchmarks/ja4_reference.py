@@ -14,14 +14,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
+from benchmarks.common import REPO, Timer, add_json_arg, write_result
 from contracts.events import FlowRecord
 from edge_agent.capture.pcap import PcapSource
 from edge_agent.pipeline import Pipeline
 
-DEFAULT_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "reference" / "ja4"
+DEFAULT_DIR = REPO.parent / "shared" / "data" / "reference" / "ja4"
 
 
 def _records(pcap: Path) -> tuple[list[FlowRecord], dict[str, int]]:
@@ -67,19 +67,19 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--dir", type=Path, default=DEFAULT_DIR)
-    ap.add_argument("--json", type=Path)
+    add_json_arg(ap)
     args = ap.parse_args()
     caps = sorted(p for p in args.dir.glob("*.pcap*") if p.suffix in (".pcap", ".pcapng"))
     if not caps:
         print(f"no captures in {args.dir}", file=sys.stderr)
         return 2
-    t0 = time.perf_counter()
     per: dict[str, dict] = {}
-    for cap in caps:
-        expected_file = cap.with_name(cap.name + ".json")
-        expected = json.loads(expected_file.read_text()) if expected_file.is_file() else []
-        per[cap.name] = check(cap, expected)
-    tot = {k: [sum(r[k][i] for r in per.values()) for i in (0, 1)] for k in ("ja4", "sni")}
+    with Timer() as clock:
+        for cap in caps:
+            expected_file = cap.with_name(cap.name + ".json")
+            expected = json.loads(expected_file.read_text()) if expected_file.is_file() else []
+            per[cap.name] = check(cap, expected)
+        tot = {k: [sum(r[k][i] for r in per.values()) for i in (0, 1)] for k in ("ja4", "sni")}
     out = {
         "dir": str(args.dir),
         "captures": len(caps),
@@ -89,14 +89,10 @@ def main() -> int:
         "sni_matches": tot["sni"][0],
         "sni_total": tot["sni"][1],
         "sni_match_rate": round(tot["sni"][0] / tot["sni"][1], 4) if tot["sni"][1] else None,
-        "seconds": round(time.perf_counter() - t0, 3),
+        "seconds": round(clock.seconds, 3),
         "per_capture": per,
     }
-    text = json.dumps(out, indent=2)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(text + "\n")
-    print(text)
+    print(write_result(args.json, out))
     return 0
 
 

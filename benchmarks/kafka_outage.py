@@ -21,7 +21,6 @@ loaded: the figures are for this run only.
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import subprocess
 import sys
@@ -32,6 +31,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from benchmarks.common import add_json_arg, rss_kb, start_bridge, write_result
 from contracts import decode, encode
 from contracts.errors import ContractError
 from contracts.events import FlowRecord
@@ -42,19 +42,6 @@ from edge_agent.outbox import Outbox
 from edge_agent.uplink import Uplink, UplinkConfig
 
 TOPICS = ["network_data", "anomalies", "node_status", "fl_events", "dead_letter"]
-
-
-def rss_kb(pid: int | None) -> int:
-    """Resident set size of ``pid`` in KiB (0 when it is gone)."""
-    if pid is None:
-        return 0
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        return 0
-    return 0
 
 
 def write_bytes(pid: int | None) -> int:
@@ -152,40 +139,6 @@ class KafkaCount:
         self.sub.close()
 
 
-def start_bridge(mqtt_url: str, kafka_url: str, client_id: str) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "fednids",
-            "bridge",
-            "--mqtt",
-            mqtt_url,
-            "--kafka",
-            kafka_url,
-            "--client-id",
-            client_id,
-            "--group",
-            client_id,
-            "--session-expiry",
-            "3600",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 60
-    assert proc.stderr is not None
-    while time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        if not line and proc.poll() is not None:
-            raise RuntimeError(f"bridge exited with {proc.returncode}")
-        if " ready: " in line:
-            break
-    threading.Thread(target=proc.stderr.read, daemon=True).start()
-    return proc
-
-
 def run(
     nodes: int,
     outage_s: float,
@@ -206,7 +159,7 @@ def run(
     kafka.start()
     ensure_topics(parse_url(kafka.url), TOPICS)
     tag = f"ko{uuid.uuid4().hex[:6]}"
-    bridge = start_bridge(broker.url, kafka.url, f"bridge-{tag}")
+    bridge = start_bridge(broker.url, kafka.url, f"bridge-{tag}", session_expiry_s=3600)
     peak = {"mosquitto_rss_kb": 0, "bridge_rss_kb": 0}
     sampling = threading.Event()
 
@@ -286,7 +239,7 @@ def run(
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.kafka_outage")
-    ap.add_argument("--json", type=Path)
+    add_json_arg(ap)
     ap.add_argument("--nodes", type=int, default=50)
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--rate", type=float, default=10.0, help="flows per second per node")
@@ -294,10 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--after", type=float, default=15.0)
     args = ap.parse_args(argv)
     result = run(args.nodes, args.minutes * 60, args.rate, args.before, args.after)
-    text = json.dumps(result, indent=2)
-    if args.json:
-        args.json.write_text(text + "\n")
-    sys.stdout.write(text + "\n")
+    sys.stdout.write(write_result(args.json, result) + "\n")
     return 0 if result["events_lost"] == 0 else 1
 
 

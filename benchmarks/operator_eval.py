@@ -44,6 +44,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from benchmarks.common import REPO, add_json_arg, fednids_command, write_result
 from contracts.events import AlertEvent
 from contracts.topics import KafkaTopic
 from contracts.transports import parse_url
@@ -52,7 +53,6 @@ from hub.storage import EventStore
 from models.eval.incidents import GroundTruth, GroundTruthError, score_incidents
 from models.paths import artifact_dir
 
-REPO = Path(__file__).resolve().parents[1]
 SERVICES = ("anomaly-iforest", "threat-classifier", "gnn-predictor", "alerting")
 TARGETS = {  # issue 13, "Targets": what operator_eval on the replay capture should reach
     "every_attack_found_family_right": True,
@@ -60,14 +60,6 @@ TARGETS = {  # issue 13, "Targets": what operator_eval on the replay capture sho
     "false_incidents_max": 3,
     "time_to_alert_p95_s_max": 10.0,
 }
-
-
-def fednids_command() -> list[str]:
-    """The installed console script beside this interpreter (as a user runs it)."""
-    script = Path(sys.executable).parent / "fednids"
-    if script.is_file() and os.access(script, os.X_OK):
-        return [str(script)]
-    return [sys.executable, "-m", "fednids"]  # not installed as a script: the same entry point
 
 
 class Proc:
@@ -247,7 +239,7 @@ def main() -> int:
     )
     ap.add_argument("--pcap", type=Path, required=True)
     ap.add_argument("--labels", type=Path, required=True, help="index,label,attack per packet")
-    ap.add_argument("--json", type=Path, required=True)
+    add_json_arg(ap, required=True)
     ap.add_argument(
         "--start-packet",
         type=int,
@@ -474,8 +466,7 @@ def main() -> int:
     if drop_db is not None and not args.keep_db:
         with contextlib.suppress(Exception):
             drop_db()
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(out, indent=2) + "\n")
+    write_result(args.json, out)
     print(json.dumps({"summary": report["summary"], "targets": out["targets"]}, indent=2))
     return 0
 
@@ -510,8 +501,7 @@ def rescore(args: argparse.Namespace, truth: GroundTruth) -> int:
         "targets": _targets(report),
         "counts": {"incidents_before_start_packet": len(before)},
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(out, indent=2) + "\n")
+    write_result(args.json, out)
     print(json.dumps({"summary": report["summary"], "targets": out["targets"]}, indent=2))
     return 0
 

@@ -14,13 +14,13 @@ temporary directory. The figures depend on the disk's sync latency and on the ma
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.common import add_json_arg, write_result
 from contracts import encode
 from contracts.events import FlowRecord
 from contracts.features import FLOW_FEATURES
@@ -95,7 +95,7 @@ def run(directory: Path, events: int, batches: list[int], repeats: int) -> dict[
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.outbox_durability")
-    ap.add_argument("--json", type=Path)
+    add_json_arg(ap)
     ap.add_argument("--events", type=int, default=20_000)
     ap.add_argument("--batches", default="1,10,100,1000")
     ap.add_argument("--dir", type=Path)
@@ -104,10 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     batches = [int(b) for b in args.batches.split(",") if b]
     with tempfile.TemporaryDirectory(prefix="outbox-bench-", dir=args.dir) as tmp:
         result = run(Path(tmp), args.events, batches, args.repeats)
-    text = json.dumps(result, indent=2)
-    if args.json:
-        args.json.write_text(text + "\n")
-    sys.stdout.write(text + "\n")
+    sys.stdout.write(write_result(args.json, result) + "\n")
     return 0
 
 

@@ -17,12 +17,12 @@ The same predictor on a real capture: ``benchmarks/predictor_real.py``.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.common import add_json_arg, write_result
 from hub.services.settings import ServicesSettings
 from models.gnn.model import HostGraph, Predictor, load_predictor
 from models.gnn.propagation_sim import KINDS, simulate
@@ -62,7 +62,7 @@ def calibration(pred: Predictor, snaps: list[Snapshot]) -> dict[str, object]:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--json", type=Path, required=True)
+    add_json_arg(ap, required=True)
     ap.add_argument("--model", type=Path, default=ServicesSettings().gnn_model)
     ap.add_argument("--scenarios", type=int, default=150)
     ap.add_argument("--plot", type=Path)
@@ -114,8 +114,7 @@ def main() -> int:
     fig.tight_layout()
     fig.savefig(plot, dpi=100)
     res["plot"] = str(plot)
-    args.json.write_text(json.dumps(res, indent=2))
-    print(json.dumps(res, indent=2))
+    print(write_result(args.json, res))
     return 0
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import socket
 import tempfile
 import time
@@ -37,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.common import add_json_arg, write_result
 from contracts.codec import decode, encode
 from contracts.events import AttackClassification, AttackPrediction, EventBase
 from contracts.topics import KafkaTopic, topic_for_event_kind
@@ -375,7 +375,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--pcap", type=Path, required=True)
     ap.add_argument("--labels", type=Path, required=True)
-    ap.add_argument("--json", type=Path, required=True)
+    add_json_arg(ap, required=True)
     ap.add_argument("--model", type=Path, default=ServicesSettings().gnn_model)
     ap.add_argument("--lstm", type=Path, help="the agent's LSTM model dir (default: rules only)")
     ap.add_argument("--horizon", type=float, default=300.0, help="seconds of capture time")
@@ -418,8 +418,7 @@ def main() -> int:
     }
     res.update(evaluate(truth, gnn, train_end_time(args.pcap, args.train_packets)))
     res["seconds"] = round(time.time() - t0, 1)
-    args.json.write_text(json.dumps(res, indent=2, default=str))
-    print(json.dumps(res, indent=2, default=str))
+    print(write_result(args.json, res, default=str))
     return 0
 
 

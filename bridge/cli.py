@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
-from pathlib import Path
+
+from contracts.cli_args import add_tls_args, settings_from_args
 
 log = logging.getLogger("fednids.bridge")
 
@@ -19,9 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--group", help="shared-subscription group (bridges in one group split the load)"
     )
     p.add_argument("--client-id")
-    p.add_argument("--ca", dest="ca_file", type=Path)
-    p.add_argument("--cert", dest="cert_file", type=Path)
-    p.add_argument("--key", dest="key_file", type=Path)
+    add_tls_args(p)
     p.add_argument("--metrics-port", type=int)
     p.add_argument("--max-inflight", type=int)
     p.add_argument(
@@ -31,8 +30,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _run(args: argparse.Namespace) -> int:
-    from pydantic import ValidationError
-
     from bridge.metrics import BridgeMetrics
     from bridge.service import Bridge
     from bridge.settings import BridgeSettings
@@ -41,22 +38,8 @@ def _run(args: argparse.Namespace) -> int:
     from contracts.topics import KafkaTopic, mqtt_subscription
     from contracts.transports import TransportOptions, open_publisher, open_subscriber, parse_url
 
-    fields = (
-        "mqtt_url",
-        "kafka_url",
-        "group",
-        "client_id",
-        "ca_file",
-        "cert_file",
-        "key_file",
-        "metrics_port",
-        "max_inflight",
-        "session_expiry_s",
-    )
-    try:
-        s = BridgeSettings(**{k: getattr(args, k) for k in fields if getattr(args, k) is not None})
-    except ValidationError as exc:
-        log.error("invalid bridge settings:\n%s", exc)
+    s = settings_from_args(BridgeSettings, args, log, "bridge")
+    if s is None:
         return 2
     stop = stop_event_on_signals()
     metrics = BridgeMetrics()

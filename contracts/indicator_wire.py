@@ -21,17 +21,15 @@ from typing import Annotated, Literal
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import Field, StringConstraints, ValidationError
 
-from contracts.events import EpochS
 from contracts.indicators import (
-    MAX_INDICATORS,
+    BundleFields,
     BundleHeader,
     Indicator,
     IndicatorBundle,
+    IndicatorCount,
     IndicatorError,
-    _Model,
 )
 from contracts.signing import FleetMismatch, sign_bytes, verify_bytes
-from contracts.topics import FLEET_ID_PATTERN
 
 MAX_PART_BYTES = 512 * 1024
 """One retained MQTT message: half the brokers' ``max_packet_size``."""
@@ -43,16 +41,11 @@ MAX_MANIFEST_BYTES = 64 * 1024
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 
-class BundleManifest(_Model):
+class BundleManifest(BundleFields):
     """The signed, retained announcement of a bundle: what the parts must hash to."""
 
-    schema_version: Literal[1] = 1
     kind: Literal["indicator_manifest"] = "indicator_manifest"
-    version: Annotated[int, Field(ge=1)]
-    created_at: EpochS
-    expires_at: EpochS
-    fleet_id: Annotated[str, StringConstraints(pattern=FLEET_ID_PATTERN)] | None = None
-    count: Annotated[int, Field(ge=0, le=MAX_INDICATORS)]
+    count: IndicatorCount
     sha256: Sha256
     size_bytes: Annotated[int, Field(ge=1, le=MAX_PARTS * MAX_PART_BYTES)]
     parts: Annotated[list[Sha256], Field(min_length=1, max_length=MAX_PARTS)]

@@ -114,6 +114,26 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
+FleetId = Annotated[str, StringConstraints(pattern=FLEET_ID_PATTERN)]
+IndicatorCount = Annotated[int, Field(ge=0, le=MAX_INDICATORS)]
+SourceNotes = Annotated[dict[SourceName, ShortText], Field(max_length=64)]
+"""Each source's own description (feed URL, import time) for the operator."""
+
+
+class BundleFields(_Model):
+    """What a bundle, its header line and its signed manifest
+    (:class:`contracts.indicator_wire.BundleManifest`) share, in this order on the wire; each
+    fixes its own ``kind``. After ``expires_at`` the whole bundle is refused (the hub re-signs
+    before it)."""
+
+    schema_version: Literal[1] = 1
+    kind: str
+    version: Annotated[int, Field(ge=1)]
+    created_at: EpochS
+    expires_at: EpochS
+    fleet_id: FleetId | None = None
+
+
 class Indicator(_Model):
     type: IndicatorType
     value: Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME)]
@@ -136,19 +156,10 @@ class Indicator(_Model):
         return self
 
 
-class IndicatorBundle(_Model):
-    schema_version: Literal[1] = 1
+class IndicatorBundle(BundleFields):
     kind: Literal["indicators"] = "indicators"
-    version: Annotated[int, Field(ge=1)]
-    created_at: EpochS
-    expires_at: EpochS
-    """After this the whole bundle is refused (the hub re-signs before it)."""
-    fleet_id: Annotated[str, StringConstraints(pattern=FLEET_ID_PATTERN)] | None = None
     indicators: Annotated[list[Indicator], Field(max_length=MAX_INDICATORS)]
-    sources: Annotated[dict[SourceName, ShortText], Field(max_length=64)] = Field(
-        default_factory=dict
-    )
-    """Each source's own description (feed URL, import time) for the operator."""
+    sources: SourceNotes = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _unique(self) -> IndicatorBundle:
@@ -159,19 +170,12 @@ class IndicatorBundle(_Model):
         return self
 
 
-class BundleHeader(_Model):
+class BundleHeader(BundleFields):
     """A bundle without its indicators: the first line of its wire form."""
 
-    schema_version: Literal[1] = 1
     kind: Literal["indicators"] = "indicators"
-    version: Annotated[int, Field(ge=1)]
-    created_at: EpochS
-    expires_at: EpochS
-    fleet_id: Annotated[str, StringConstraints(pattern=FLEET_ID_PATTERN)] | None = None
-    count: Annotated[int, Field(ge=0, le=MAX_INDICATORS)]
-    sources: Annotated[dict[SourceName, ShortText], Field(max_length=64)] = Field(
-        default_factory=dict
-    )
+    count: IndicatorCount
+    sources: SourceNotes = Field(default_factory=dict)
 
     @classmethod
     def of(cls, bundle: IndicatorBundle) -> BundleHeader:

@@ -7,6 +7,8 @@ import json
 import logging
 from pathlib import Path
 
+from contracts.cli_args import add_tls_args, settings_from_args
+
 log = logging.getLogger("fednids.agent")
 
 
@@ -18,9 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     run.add_argument("--mqtt", dest="mqtt_url", help="mqtt://host:1883 or mqtts://host:8883")
     run.add_argument("--node-id")
     run.add_argument("--outbox", dest="outbox_path", type=Path)
-    run.add_argument("--ca", dest="ca_file", type=Path)
-    run.add_argument("--cert", dest="cert_file", type=Path)
-    run.add_argument("--key", dest="key_file", type=Path)
+    add_tls_args(run)
     run.add_argument("--rules", dest="rules_file", type=Path)
     run.add_argument("--model-dir", type=Path)
     run.add_argument(
@@ -71,38 +71,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _run(args: argparse.Namespace) -> int:
-    from pydantic import ValidationError
-
     from contracts.runtime import stop_event_on_signals
     from edge_agent.agent import Agent
     from edge_agent.capture.errors import EdgeAgentError
     from edge_agent.settings import AgentSettings
 
-    fields = (
-        "source",
-        "mqtt_url",
-        "node_id",
-        "outbox_path",
-        "ca_file",
-        "cert_file",
-        "key_file",
-        "rules_file",
-        "model_dir",
-        "model_public_keys",
-        "models_root",
-        "flow_store_path",
-        "max_packets",
-        "heartbeat_s",
-        "baseline_path",
-        "learn_flows",
-        "learn_hours",
-        "baseline",
-    )
-    given = {k: getattr(args, k) for k in fields if getattr(args, k) is not None}
-    try:
-        settings = AgentSettings(**given)
-    except ValidationError as exc:
-        log.error("invalid agent settings:\n%s", exc)
+    settings = settings_from_args(AgentSettings, args, log, "agent")
+    if settings is None:
         return 2
     stop = stop_event_on_signals()
     try:

@@ -40,7 +40,8 @@ from contracts.indicator_wire import (
 from contracts.indicators import IndicatorError
 from contracts.signing import FleetMismatch, SignatureError
 from contracts.topics import MQTT_INTEL_TOPIC, MQTT_PREFIX
-from contracts.transports import Message, Subscriber
+from contracts.transports import Subscriber
+from contracts.transports.loop import consume
 from edge_agent.detectors.ioc import IocDetector, IocMatcher
 
 log = logging.getLogger(__name__)
@@ -172,17 +173,14 @@ class IocUpdater:
         return {f"ioc_refused_{k}": v for k, v in self.refused.items()}
 
     def run(self, subscriber: Subscriber, stop: threading.Event) -> None:
-        while not stop.is_set():
-            try:
-                batch: list[Message] = subscriber.poll(0.5, max_messages=MAX_PARTS + 1)
-            except ContractError as exc:
-                log.warning("ioc: subscription error: %s", exc)
-                stop.wait(1.0)
-                continue
-            for msg in batch:
-                self.handle(msg.topic, msg.value)
-            if batch:
-                subscriber.ack(batch)
+        consume(
+            subscriber,
+            stop,
+            lambda msg: self.handle(msg.topic, msg.value),
+            log,
+            "ioc",
+            max_messages=MAX_PARTS + 1,
+        )
 
 
 def _read_state(path: Path) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from contracts.model_dir import ModelDirError, write_model_dir
 from contracts.signing import FleetMismatch, SignatureError, verify
 from contracts.topics import MQTT_MODEL_TOPIC
 from contracts.transports import Message, Subscriber
+from contracts.transports.loop import consume
 from edge_agent.capture.errors import EdgeAgentError
 
 log = logging.getLogger(__name__)
@@ -156,18 +157,11 @@ class ModelUpdater:
         return {f"model_refused_{k}": v for k, v in self.refused.items()}
 
     def run(self, subscriber: Subscriber, stop: threading.Event) -> None:
-        while not stop.is_set():
-            try:
-                batch: list[Message] = subscriber.poll(0.5, max_messages=10)
-            except ContractError as exc:
-                log.warning("model: subscription error: %s", exc)
-                stop.wait(1.0)
-                continue
-            for msg in batch:
-                if msg.topic == MQTT_MODEL_TOPIC:
-                    self.handle(msg.value)
-            if batch:
-                subscriber.ack(batch)
+        consume(subscriber, stop, self._on_message, log, "model")
+
+    def _on_message(self, msg: Message) -> None:
+        if msg.topic == MQTT_MODEL_TOPIC:
+            self.handle(msg.value)
 
 
 def _atomic_json(path: Path, data: dict[str, int]) -> None:

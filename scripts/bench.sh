@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make bench: run every benchmark that exists, one JSON file each, into reports/bench/.
+# make bench: run every benchmark in benchmarks/, one JSON file each, into reports/bench/
+# (benchmarks/common.py write_result adds the machine block: CPUs, load at start and end, commit).
 # Real data is read from FEDNIDS_DATA (default ../shared/data); nothing from it is committed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -31,13 +32,19 @@ run hub_services --json "$OUT/hub_services.json"
 run predictor_eval --json "$OUT/predictor_eval.json"
 [ -f "$REPLAY_PCAP" ] && run predictor_real --pcap "$REPLAY_PCAP" --labels "$REPLAY_LABELS" --json "$OUT/predictor_real.json"
 [ -f "$REPLAY_PCAP" ] && run fl_rounds --pcap "$REPLAY_PCAP" --labels "$REPLAY_LABELS" --train-packets 22472 --json "$OUT/fl_rounds.json"
+# one hostile SuperNode against the same federation without it (docs/federated.md)
+run fl_hostile --json "$OUT/fl_hostile.json"
+# utility under DP: the points and seeds of docs/federated.md's table (a JSONL cache beside the JSON)
+[ -f "$REPLAY_PCAP" ] && run dp_utility --pcap "$REPLAY_PCAP" --labels "$REPLAY_LABELS" --json "$OUT/dp_utility.json" --points fed-dp,central-dp,fed-nodp,central-nodp,fed-finetune --seeds 0,1,2
 run dashboard_startup --json "$OUT/dashboard_startup.json"
 # edge visibility and SOC formats
 REF=$DATA/reference
 [ -d "$REF/ja4" ] && run ja4_reference --dir "$REF/ja4" --json "$OUT/ja4_reference.json"
 [ -f "$REPLAY_PCAP" ] && run l7_cost --pcap "$REPLAY_PCAP" --json "$OUT/l7_cost.json"
 [ -f "$REPLAY_PCAP" ] && run ioc_match --pcap "$REPLAY_PCAP" --json "$OUT/ioc_match.json"
-[ -f "$REPLAY_PCAP" ] && [ -f "$REF/suricata-eve-schema.json" ] && run eve_export --capture "$REPLAY_PCAP" --schema "$REF/suricata-eve-schema.json" --out "$OUT/eve_export" > "$OUT/eve_export.json"
+[ -f "$REPLAY_PCAP" ] && run inventory_cost --pcap "$REPLAY_PCAP" --json "$OUT/inventory_cost.json"
+[ -f "$REPLAY_PCAP" ] && run evidence_ring --pcap "$REPLAY_PCAP" --json "$OUT/evidence_ring.json"
+[ -f "$REPLAY_PCAP" ] && [ -f "$REF/suricata-eve-schema.json" ] && run eve_export --capture "$REPLAY_PCAP" --schema "$REF/suricata-eve-schema.json" --out "$OUT/eve_export" --json "$OUT/eve_export.json"
 # hostile input and loss windows
 run fuzz_capture --seconds 300 --json "$OUT/fuzz_capture.json"
 run outbox_durability --json "$OUT/outbox_durability.json"

@@ -6,58 +6,23 @@
 // once the test brings the receiver back (this script writes RECOVER_FILE), the output turns
 // healthy and its lag drops to 0. Env: DASH_URL, READ_TOKEN, RECOVER_FILE, PENDING (records the
 // down output holds), SCREENSHOT_DIR, CHROMIUM. Prints one JSON line.
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { writeFileSync } from "node:fs";
+import { dashUrl, env, expect, launch, newPage, suite, withToken } from "./lib.mjs";
 
-const env = (k, d) => {
-  const v = process.env[k] ?? d;
-  if (v === undefined) throw new Error(`${k} is not set`);
-  return v;
-};
-const URL_ = env("DASH_URL").replace(/\/$/, "");
+const URL_ = dashUrl();
 const READ = env("READ_TOKEN");
 const RECOVER = env("RECOVER_FILE");
 const PENDING = env("PENDING");
-const SHOTS = env("SCREENSHOT_DIR", "reports/screenshots");
-mkdirSync(SHOTS, { recursive: true });
-
-const results = { checks: [], screenshots: [] };
-const failures = [];
-async function check(name, fn) {
-  const t0 = Date.now();
-  try {
-    const detail = await fn();
-    results.checks.push({ name, ok: true, ms: Date.now() - t0, ...(detail ? { detail } : {}) });
-  } catch (err) {
-    failures.push(`${name}: ${err instanceof Error ? err.message : String(err)}`);
-    results.checks.push({ name, ok: false, ms: Date.now() - t0 });
-  }
-}
-function expect(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-async function shot(page, name) {
-  const file = join(SHOTS, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  results.screenshots.push(file);
-}
+const { check, shot, finish } = suite();
 const row = (page, name) => page.locator(`[data-testid="output-row"][data-output="${name}"]`);
 const cell = async (page, name, id) => ((await row(page, name).locator(`[data-testid="${id}"]`).textContent()) ?? "").trim();
 const lagSeconds = async (page, name) => Number(await row(page, name).locator('[data-testid="output-lag-seconds"]').getAttribute("data-seconds"));
 
-const browser = await chromium.launch({
-  executablePath: env("CHROMIUM", "/usr/bin/chromium"),
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-});
+const browser = await launch();
 try {
-  const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 } });
-  const page = await ctx.newPage();
   const errors = [];
-  page.on("console", (m) => m.type() === "error" && errors.push(`console: ${m.text()}`));
-  page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
-  await page.goto(`${URL_}/#token=${encodeURIComponent(READ)}`);
+  const { ctx, page } = await newPage(browser, errors);
+  await page.goto(withToken(URL_, READ));
   await page.waitForSelector('[data-testid="page-overview"]');
 
   await check("the Outputs page is in the nav and lists both outputs", async () => {
@@ -118,7 +83,4 @@ try {
 } finally {
   await browser.close();
 }
-results.ok = failures.length === 0;
-results.failures = failures;
-console.log(JSON.stringify(results));
-process.exit(failures.length ? 1 : 0);
+finish();

@@ -4,23 +4,19 @@
 // the same port and state) and checks the page reconnects by itself and events flow again.
 // Env: DASH_URL, OPERATOR_TOKEN, CHROMIUM.
 import { createInterface } from "node:readline";
-import { chromium } from "playwright-core";
+import { dashUrl, env, launch, withToken } from "./lib.mjs";
 
-const URL_ = process.env.DASH_URL.replace(/\/$/, "");
-const TOKEN = process.env.OPERATOR_TOKEN;
+const URL_ = dashUrl();
+const TOKEN = env("OPERATOR_TOKEN");
 const lines = createInterface({ input: process.stdin });
 const nextLine = () => new Promise((resolve) => lines.once("line", resolve));
 const feedTitle = '[data-testid="live-feed"] h2';
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-});
+const browser = await launch();
 let code = 1;
 try {
   const page = await (await browser.newContext()).newPage();
-  await page.goto(`${URL_}/#token=${encodeURIComponent(TOKEN)}`);
+  await page.goto(withToken(URL_, TOKEN));
   await page.waitForSelector('[data-testid="live-state"]:has-text("live")', { timeout: 15000 });
   await page.waitForSelector('[data-testid="live-event"]', { timeout: 15000 });
   console.log("LIVE");

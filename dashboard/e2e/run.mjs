@@ -2,21 +2,13 @@
 // tests/integration/dashboard/test_dashboard_browser.py), with playwright-core driving the
 // system Chromium. Env: DASH_URL, OPERATOR_TOKEN, READ_TOKEN, OFFLINE_NODE, SCREENSHOT_DIR,
 // CHROMIUM (default /usr/bin/chromium). Prints one JSON line of results; exit 1 on failure.
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { apiClient, dashUrl, env, expect, launch, newPage, suite, withToken } from "./lib.mjs";
 
-const env = (k, d) => {
-  const v = process.env[k] ?? d;
-  if (v === undefined) throw new Error(`${k} is not set`);
-  return v;
-};
-const URL_ = env("DASH_URL").replace(/\/$/, "");
+const URL_ = dashUrl();
 const OP = env("OPERATOR_TOKEN");
 const READ = env("READ_TOKEN");
 const OFFLINE_NODE = env("OFFLINE_NODE", "");
 const FL_ROUNDS = Number(env("FL_ROUNDS", "0")); // FL events the test put in the demo's store
-const SHOTS = env("SCREENSHOT_DIR", "reports/screenshots");
 const PAGES = [
   ["overview", "/"],
   ["graph", "/graph"],
@@ -25,51 +17,18 @@ const PAGES = [
   ["fl", "/fl"],
   ["fleet", "/fleet"],
 ];
-mkdirSync(SHOTS, { recursive: true });
+const { results, check, shot, finish } = suite({ timings: {} });
+const api = apiClient(URL_);
 
-const results = { checks: [], screenshots: [], timings: {} };
-const failures = [];
-async function check(name, fn) {
-  const t0 = Date.now();
-  try {
-    const detail = await fn();
-    results.checks.push({ name, ok: true, ms: Date.now() - t0, ...(detail ? { detail } : {}) });
-  } catch (err) {
-    failures.push(`${name}: ${err instanceof Error ? err.message : String(err)}`);
-    results.checks.push({ name, ok: false, ms: Date.now() - t0 });
-  }
-}
-function expect(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-
-async function api(token, path, init = {}) {
-  const res = await fetch(`${URL_}/api${path}`, { ...init, headers: { Authorization: `Bearer ${token}` } });
-  return { status: res.status, body: await res.json().catch(() => null) };
-}
-
-function watchConsole(page, sink) {
-  page.on("console", (m) => {
-    if (m.type() === "error") sink.push(`console: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => sink.push(`pageerror: ${e.message}`));
-}
-
-const browser = await chromium.launch({
-  executablePath: env("CHROMIUM", "/usr/bin/chromium"),
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-});
+const browser = await launch();
 try {
-  const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 } });
-  const page = await ctx.newPage();
   const errors = [];
-  watchConsole(page, errors);
+  const { ctx, page } = await newPage(browser, errors);
   const socketUrls = [];
   page.on("websocket", (ws) => socketUrls.push(ws.url()));
 
   await check("token from the URL fragment, then removed from the address bar", async () => {
-    await page.goto(`${URL_}/#token=${encodeURIComponent(OP)}`);
+    await page.goto(withToken(URL_, OP));
     await page.waitForSelector('[data-testid="page-overview"]');
     expect(!page.url().includes("token="), `token still in the URL: ${page.url()}`);
   });
@@ -94,12 +53,10 @@ try {
   let fleet = null;
   if (OFFLINE_NODE) {
     await check(`the fleet page shows ${OFFLINE_NODE} online at first`, async () => {
-      const fctx = await browser.newContext({ viewport: { width: 1366, height: 900 } });
-      const fpage = await fctx.newPage();
       const ferr = [];
-      watchConsole(fpage, ferr);
+      const { ctx: fctx, page: fpage } = await newPage(browser, ferr);
       fleet = { fctx, fpage, ferr };
-      await fpage.goto(`${URL_}/fleet#token=${encodeURIComponent(OP)}`);
+      await fpage.goto(withToken(URL_, OP, "/fleet"));
       await fpage.waitForSelector(`[data-testid="node-${OFFLINE_NODE}"][data-online="true"]`, { timeout: 15000 });
     });
   }
@@ -112,9 +69,7 @@ try {
       expect((await page.locator('[data-testid="sign-out"]').count()) === 1, "not signed in");
       await page.waitForLoadState("networkidle", { timeout: 5000 }).catch(() => undefined);
       await page.waitForTimeout(1200);
-      const file = join(SHOTS, `${name}.png`);
-      await page.screenshot({ path: file, fullPage: true });
-      results.screenshots.push(file);
+      await shot(page, name);
       expect(errors.length === n, errors.slice(n).join(" | "));
       const boxes = await page.locator(".error").allTextContents();
       expect(boxes.length === 0, `error box: ${boxes.join(" | ")}`);
@@ -134,9 +89,7 @@ try {
       expect(rows === FL_ROUNDS, `${rows} round rows, expected ${FL_ROUNDS}`);
       expect((await page.locator('[data-testid="fl-budget"]').count()) > 0, "no privacy budget rows");
       expect((await page.locator('svg[aria-label="federated loss per round"] circle').count()) === FL_ROUNDS, "loss curve points");
-      const file = join(SHOTS, "fl-rounds.png");
-      await page.screenshot({ path: file, fullPage: true });
-      results.screenshots.push(file);
+      await shot(page, "fl-rounds");
     });
   }
 
@@ -163,18 +116,15 @@ try {
   await ctx.close();
 
   await check("a read-only token cannot acknowledge", async () => {
-    const rctx = await browser.newContext({ viewport: { width: 1366, height: 900 } });
-    const rpage = await rctx.newPage();
-    await rpage.goto(`${URL_}/alerts#token=${encodeURIComponent(READ)}`);
+    const { ctx: rctx, page: rpage } = await newPage(browser);
+    await rpage.goto(withToken(URL_, READ, "/alerts"));
     const row = rpage.locator('[data-testid="alert-row"][data-status="open"]').first();
     await row.waitFor({ timeout: 30000 });
     const id = await row.getAttribute("data-alert-id");
     await row.locator('[data-testid="ack"]').click();
     const msg = await rpage.locator('[data-testid="alert-error"]').textContent({ timeout: 10000 });
     expect(/403/.test(msg ?? ""), `expected a 403 message, got ${msg}`);
-    const file = join(SHOTS, "alerts-read-only-denied.png");
-    await rpage.screenshot({ path: file, fullPage: true });
-    results.screenshots.push(file);
+    await shot(rpage, "alerts-read-only-denied");
     const still = await api(OP, `/alerts?status=open&limit=500`);
     expect(still.body.items.some((a) => a.alert_id === id), "the alert changed state with a read token");
     await rctx.close();
@@ -184,16 +134,12 @@ try {
     await check(`the fleet page shows ${OFFLINE_NODE} going offline`, async () => {
       const { fctx, fpage, ferr } = fleet;
       await fpage.waitForSelector(`[data-testid="node-${OFFLINE_NODE}"][data-online="false"]`, { timeout: 90000 });
-      const file = join(SHOTS, "fleet-offline.png");
-      await fpage.screenshot({ path: file, fullPage: true });
-      results.screenshots.push(file);
+      await shot(fpage, "fleet-offline");
       // later in the scenario (attacks under way): the overview and the graph again
       for (const [name, path] of [["overview-late", "/"], ["graph-late", "/graph"]]) {
         await fpage.click(`nav a[href="${path}"]`);
         await fpage.waitForTimeout(2500);
-        const late = join(SHOTS, `${name}.png`);
-        await fpage.screenshot({ path: late, fullPage: true });
-        results.screenshots.push(late);
+        await shot(fpage, name);
       }
       expect(ferr.length === 0, ferr.join(" | "));
       await fctx.close();
@@ -203,7 +149,7 @@ try {
   await check("pages are usable at tablet size (no sideways page scroll)", async () => {
     const tctx = await browser.newContext({ viewport: { width: 820, height: 1180 }, hasTouch: true, isMobile: true });
     const tpage = await tctx.newPage();
-    await tpage.goto(`${URL_}/#token=${encodeURIComponent(OP)}`);
+    await tpage.goto(withToken(URL_, OP));
     await tpage.waitForSelector('[data-testid="counters"]');
     const wide = [];
     for (const [name, path] of [["overview", "/"], ["alerts", "/alerts"], ["fleet", "/fleet"], ["graph", "/graph"]]) {
@@ -212,9 +158,7 @@ try {
       await tpage.waitForTimeout(1500);
       const overflow = await tpage.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       if (overflow > 1) wide.push(`${name} by ${overflow}px`);
-      const file = join(SHOTS, `${name}-tablet.png`);
-      await tpage.screenshot({ path: file, fullPage: true });
-      results.screenshots.push(file);
+      await shot(tpage, `${name}-tablet`);
     }
     expect(wide.length === 0, `scrolls sideways at 820px: ${wide.join(", ")}`);
     await tctx.close();
@@ -223,7 +167,4 @@ try {
   await browser.close();
 }
 
-results.ok = failures.length === 0;
-results.failures = failures;
-console.log(JSON.stringify(results));
-process.exit(failures.length ? 1 : 0);
+finish();

@@ -5,16 +5,9 @@
 // filters, detail row), "Fetch packets" on a hub without packet evidence (409 shown) and the
 // Threat-intel page. Env: DASH_URL, OPERATOR_TOKEN, READ_TOKEN, IOC_KEY, FP_KEY, READ_KEY,
 // ASSET_MAC, INTEL_SOURCE, SCREENSHOT_DIR, CHROMIUM. Prints one JSON line.
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { apiClient, dashUrl, env, expect, launch, newPage, suite, withToken } from "./lib.mjs";
 
-const env = (k, d) => {
-  const v = process.env[k] ?? d;
-  if (v === undefined) throw new Error(`${k} is not set`);
-  return v;
-};
-const URL_ = env("DASH_URL").replace(/\/$/, "");
+const URL_ = dashUrl();
 const OP = env("OPERATOR_TOKEN");
 const READ = env("READ_TOKEN");
 const IOC_KEY = env("IOC_KEY");
@@ -22,47 +15,15 @@ const FP_KEY = env("FP_KEY");
 const READ_KEY = env("READ_KEY");
 const ASSET_MAC = env("ASSET_MAC");
 const INTEL_SOURCE = env("INTEL_SOURCE");
-const SHOTS = env("SCREENSHOT_DIR", "reports/screenshots");
-mkdirSync(SHOTS, { recursive: true });
-
-const results = { checks: [], screenshots: [] };
-const failures = [];
-async function check(name, fn) {
-  const t0 = Date.now();
-  try {
-    const detail = await fn();
-    results.checks.push({ name, ok: true, ms: Date.now() - t0, ...(detail ? { detail } : {}) });
-  } catch (err) {
-    failures.push(`${name}: ${err instanceof Error ? err.message : String(err)}`);
-    results.checks.push({ name, ok: false, ms: Date.now() - t0 });
-  }
-}
-function expect(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-async function api(token, path) {
-  const res = await fetch(`${URL_}/api${path}`, { headers: { Authorization: `Bearer ${token}` } });
-  return { status: res.status, body: await res.json().catch(() => null) };
-}
-async function shot(page, name) {
-  const file = join(SHOTS, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  results.screenshots.push(file);
-}
+const { check, shot, finish } = suite();
+const api = apiClient(URL_);
 const row = (page, key) => page.locator(`[data-testid="alert-row"][data-alert-id="${key}"]`);
 
-const browser = await chromium.launch({
-  executablePath: env("CHROMIUM", "/usr/bin/chromium"),
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-});
+const browser = await launch();
 try {
-  const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 } });
-  const page = await ctx.newPage();
   const errors = [];
-  page.on("console", (m) => m.type() === "error" && errors.push(`console: ${m.text()}`));
-  page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
-  await page.goto(`${URL_}/#token=${encodeURIComponent(OP)}`);
+  const { ctx, page } = await newPage(browser, errors);
+  await page.goto(withToken(URL_, OP));
   await page.waitForSelector('[data-testid="page-overview"]');
 
   await check("the Suppressions page renders (none yet)", async () => {
@@ -148,9 +109,8 @@ try {
   await ctx.close();
 
   await check("a read-only token cannot mark a false positive", async () => {
-    const rctx = await browser.newContext({ viewport: { width: 1366, height: 900 } });
-    const rpage = await rctx.newPage();
-    await rpage.goto(`${URL_}/alerts#token=${encodeURIComponent(READ)}`);
+    const { ctx: rctx, page: rpage } = await newPage(browser);
+    await rpage.goto(withToken(URL_, READ, "/alerts"));
     await row(rpage, READ_KEY).waitFor({ timeout: 20000 });
     await row(rpage, READ_KEY).locator('[data-testid="incident-open"]').click();
     await rpage.locator('[data-testid="mark-fp"]').click();
@@ -162,12 +122,9 @@ try {
     await rctx.close();
   });
 
-  const octx = await browser.newContext({ viewport: { width: 1366, height: 900 } });
-  const opage = await octx.newPage();
   const oerrors = [];
-  opage.on("console", (m) => m.type() === "error" && !/status of 409/.test(m.text()) && oerrors.push(`console: ${m.text()}`));
-  opage.on("pageerror", (e) => oerrors.push(`pageerror: ${e.message}`));
-  await opage.goto(`${URL_}/#token=${encodeURIComponent(OP)}`);
+  const { ctx: octx, page: opage } = await newPage(browser, oerrors, /status of 409/);
+  await opage.goto(withToken(URL_, OP));
   await opage.waitForSelector('[data-testid="page-overview"]');
 
   await check("the Inventory page lists the seeded device, filters it and opens its details", async () => {
@@ -217,7 +174,4 @@ try {
 } finally {
   await browser.close();
 }
-results.ok = failures.length === 0;
-results.failures = failures;
-console.log(JSON.stringify(results));
-process.exit(failures.length ? 1 : 0);
+finish();

@@ -30,6 +30,7 @@ from contracts.evidence import (
 from contracts.topics import mqtt_evidence_reply_topic, mqtt_evidence_request_topic
 from contracts.transports import Message, Subscriber
 from contracts.transports.base import Publisher
+from contracts.transports.loop import consume
 from edge_agent.evidence.pcap import GLOBAL_HEADER, RECORD_HEADER, to_pcap
 from edge_agent.evidence.ring import FrameRing
 
@@ -146,15 +147,8 @@ class EvidenceResponder:
         return {f"evidence_{k}": v for k, v in self.counts.items() if k in drops}
 
     def run(self, subscriber: Subscriber, stop: threading.Event) -> None:
-        while not stop.is_set():
-            try:
-                batch: list[Message] = subscriber.poll(0.5, max_messages=10)
-            except ContractError as exc:
-                log.warning("evidence: subscription error: %s", exc)
-                stop.wait(1.0)
-                continue
-            for msg in batch:
-                if msg.topic == self.request_topic:
-                    self.handle(msg.value)
-            if batch:
-                subscriber.ack(batch)
+        consume(subscriber, stop, self._on_message, log, "evidence")
+
+    def _on_message(self, msg: Message) -> None:
+        if msg.topic == self.request_topic:
+            self.handle(msg.value)

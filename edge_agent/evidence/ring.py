@@ -95,6 +95,10 @@ class FrameRing:
         if data:
             self.add(pkt.ts, linktype, data)  # type: ignore[attr-defined]
 
+    def frames(self) -> list[tuple[float, int, bytes]]:
+        """A consistent snapshot of the frames held, oldest first: ``(ts, linktype, data)``."""
+        return list(self._q)
+
     def bounds(self) -> tuple[float | None, float | None]:
         """(oldest, newest) timestamp held."""
         try:
@@ -107,7 +111,7 @@ class FrameRing:
     ) -> Selection:
         """Frames with ``t0 <= ts <= t1`` to or from any of ``hosts`` (packed addresses), in
         order, while their ``len + per_frame`` sum stays within ``max_bytes``."""
-        held = list(self._q)  # a consistent snapshot, whatever the capture thread does
+        held = self.frames()  # a consistent snapshot, whatever the capture thread does
         stats = ParseStats()
         out: list[Frame] = []
         used, truncated = 0, False

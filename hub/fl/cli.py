@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from contracts.cli_args import add_tls_args, tls_options
+
 log = logging.getLogger("fednids.fl")
 
 
@@ -25,9 +27,7 @@ def register_services(hsub: argparse._SubParsersAction) -> None:  # type: ignore
     pm.add_argument("--registry", type=Path, required=True, help="registry state directory")
     pm.add_argument("--mqtt", help="mqtt(s)://host:port (retained announcement)")
     pm.add_argument("--kafka", help="kafka://host:port (recorded by the ingestor)")
-    pm.add_argument("--ca", type=Path)
-    pm.add_argument("--cert", type=Path)
-    pm.add_argument("--cert-key", type=Path)
+    add_tls_args(pm, key_flag="--cert-key")
     pm.add_argument("--fleet-id", help="sign for this fleet (nodes provisioned with it)")
     pm.set_defaults(handler=_publish_model)
 
@@ -58,7 +58,6 @@ def _keygen(args: argparse.Namespace) -> int:
 
 def _publish_model(args: argparse.Namespace) -> int:
     from contracts.signing import SignatureError
-    from contracts.transports import TransportOptions
     from hub.registry import ModelRegistry, RegistryConfig, RegistryError
 
     try:
@@ -67,12 +66,7 @@ def _publish_model(args: argparse.Namespace) -> int:
                 state_dir=args.registry,
                 signing_key=args.key,
                 mqtt_url=args.mqtt,
-                mqtt_options=TransportOptions(
-                    client_id="hub-model-registry",
-                    ca_file=args.ca,
-                    cert_file=args.cert,
-                    key_file=args.cert_key,
-                ),
+                mqtt_options=tls_options(args, "hub-model-registry"),
                 events_url=args.kafka,
                 fleet_id=args.fleet_id,
             )

@@ -8,6 +8,8 @@ import logging
 import re
 from pathlib import Path
 
+from contracts.cli_args import add_tls_args, tls_options
+
 log = logging.getLogger("fednids.intel")
 
 
@@ -28,9 +30,7 @@ def register_services(hsub: argparse._SubParsersAction) -> None:  # type: ignore
     pub.add_argument("bundle", type=Path, metavar="BUNDLE")
     pub.add_argument("--key", type=Path, required=True, help="model-signing.key")
     pub.add_argument("--mqtt", required=True, help="mqtt(s)://host:port")
-    pub.add_argument("--ca", type=Path)
-    pub.add_argument("--cert", type=Path)
-    pub.add_argument("--cert-key", type=Path)
+    add_tls_args(pub, key_flag="--cert-key")
     pub.add_argument("--fleet-id", help="sign for this fleet (nodes provisioned with it)")
     pub.set_defaults(handler=_publish)
 
@@ -65,19 +65,13 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _publish(args: argparse.Namespace) -> int:
-    from contracts.transports import TransportOptions
     from hub.intel.common import IntelError
     from hub.intel.publish import PublishConfig, publish_bundle
 
     cfg = PublishConfig(
         signing_key=args.key,
         mqtt_url=args.mqtt,
-        mqtt_options=TransportOptions(
-            client_id="hub-intel-publisher",
-            ca_file=args.ca,
-            cert_file=args.cert,
-            key_file=args.cert_key,
-        ),
+        mqtt_options=tls_options(args, "hub-intel-publisher"),
         fleet_id=args.fleet_id,
     )
     try:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -17,7 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from benchmarks.kafka_outage import run as kafka_outage
-from contracts import decode, encode
+from contracts import decode
 from contracts.transports import TransportOptions, open_publisher, parse_url
 from contracts.transports.kafka import ensure_topics
 from edge_agent.outbox import Outbox
@@ -25,8 +24,8 @@ from edge_agent.uplink import Uplink, UplinkConfig
 from hub.storage import EventStore
 from tests.harness.servers import KafkaServer, MosquittoServer
 from tests.integration.bridge.test_bridge_real import TOPICS, _bridge
+from tests.integration.helpers import FlowFeeder
 from tests.integration.hub.test_ingestor_faults import _schema_url
-from tests.unit.contracts.samples import flow
 
 pytestmark = pytest.mark.integration
 MQTT_PORT = 21964
@@ -95,23 +94,7 @@ def test_mosquitto_sigkill_mid_stream_loses_nothing_acked(tmp_path, private_kafk
     ob = RecordingOutbox(tmp_path / "o.db")
     pub = open_publisher(broker.url, TransportOptions(client_id=f"agent-{node}"))
     up = Uplink(node, ob, pub, UplinkConfig(retry_backoff_s=0.5, max_backoff_s=2))
-    staged: set[uuid.UUID] = set()
-    stop = threading.Event()
-
-    def produce() -> None:
-        i = 0
-        while not stop.is_set():
-            now = time.time()
-            evs = [
-                flow(node_id=node, flow_id=f"f{i}-{j}", start_ts=now - 1, end_ts=now)
-                for j in range(40)
-            ]
-            ob.put_many([("flows", encode(e)) for e in evs])
-            staged.update(e.event_id for e in evs)
-            i += 1
-            stop.wait(0.1)
-
-    feeder = threading.Thread(target=produce, daemon=True)
+    feeder = FlowFeeder(ob, node, per_tick=40)
     try:
         up.start()
         feeder.start()
@@ -125,8 +108,7 @@ def test_mosquitto_sigkill_mid_stream_loses_nothing_acked(tmp_path, private_kafk
             time.sleep(1.0)
             broker.start()
             time.sleep(4.0)
-        stop.set()
-        feeder.join(5)
+        feeder.close()
         drained = up.drain(90)
         acked = {str(i) for i in ob.acked}
         deadline = time.monotonic() + 120
@@ -135,7 +117,7 @@ def test_mosquitto_sigkill_mid_stream_loses_nothing_acked(tmp_path, private_kafk
         rows, stored = _pg_ids(db, node)
         codes = dict(getattr(pub, "not_delivered", {}))
     finally:
-        stop.set()
+        feeder.close()
         up.stop()
         pub.close()
         for proc in (bridge, ingestor):
@@ -148,7 +130,7 @@ def test_mosquitto_sigkill_mid_stream_loses_nothing_acked(tmp_path, private_kafk
     # assert: the kill happened mid-stream, every acked event is stored exactly once
     assert acked_before_kill[0] > 0 and acked_before_kill == sorted(set(acked_before_kill))
     assert drained, f"{len(ob)} rows still in the outbox"
-    assert {str(i) for i in staged} == acked
+    assert {str(i) for i in feeder.staged} == acked
     missing = acked - stored
     assert not missing, f"{len(missing)} of {len(acked)} acked events not in PostgreSQL ({codes})"
     assert rows == len(stored) == len(acked)

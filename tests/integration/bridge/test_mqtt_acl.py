@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 
 import pytest
 
@@ -12,6 +11,7 @@ from contracts import encode
 from contracts.transports import TransportOptions, open_publisher, open_subscriber
 from tests.harness.certs import make_test_pki
 from tests.harness.servers import MosquittoServer
+from tests.integration.helpers import collect, pki_client_options
 from tests.unit.contracts.samples import flow
 
 pytestmark = pytest.mark.integration
@@ -41,33 +41,12 @@ def secured(tmp_path_factory):
     server.stop()
 
 
-def _opts(pki, cn, **kw):
-    c = pki.client(cn)
-    return TransportOptions(
-        client_id=f"{cn}-{uuid.uuid4().hex[:6]}",
-        ca_file=pki.ca,
-        cert_file=c.cert,
-        key_file=c.key,
-        clean_start=True,
-        **kw,
-    )
-
-
-def _collect(sub, seconds):
-    got, deadline = [], time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        msgs = sub.poll(0.2)
-        sub.ack(msgs)
-        got += msgs
-    return got
-
-
 def _port(cn):
     return SERVICE_PORT if cn in SERVICES else TLS_PORT
 
 
 def _publish(pki, cn, topic, payload, retain=False):
-    pub = open_publisher(f"mqtts://localhost:{_port(cn)}", _opts(pki, cn))
+    pub = open_publisher(f"mqtts://localhost:{_port(cn)}", pki_client_options(pki, cn))
     pub.wait_connected(10)  # type: ignore[attr-defined]
     results: list = []
     pub.publish(topic, payload, on_delivery=results.append, retain=retain)
@@ -82,12 +61,12 @@ def test_a_node_cannot_publish_as_another_node(secured):
         f"mqtts://localhost:{SERVICE_PORT}",
         ["fednids/v1/+/flows"],
         group="g",
-        options=_opts(pki, "bridge"),
+        options=pki_client_options(pki, "bridge"),
     )
     sub.wait_subscribed(10)  # type: ignore[attr-defined]
     own = _publish(pki, "node-a", "fednids/v1/node-a/flows", encode(flow(node_id="node-a")))
     spoof = _publish(pki, "node-a", "fednids/v1/node-b/flows", encode(flow(node_id="node-b")))
-    got = _collect(sub, 2)
+    got = collect(sub, 2)
     sub.close()
     assert own == [None]
     assert spoof and spoof[0] is not None, "the broker must refuse the spoofed publish"
@@ -102,9 +81,9 @@ def test_a_node_cannot_write_the_model_topic_but_the_hub_can(secured):
         f"mqtts://localhost:{TLS_PORT}",
         ["fednids/v1/model/current"],
         group="",
-        options=_opts(pki, "node-b"),
+        options=pki_client_options(pki, "node-b"),
     )
-    got = _collect(reader, 2)
+    got = collect(reader, 2)
     reader.close()
     assert node and node[0] is not None
     assert hub == [None]
@@ -117,11 +96,11 @@ def test_a_node_cannot_read_other_nodes(secured):
         f"mqtts://localhost:{TLS_PORT}",
         ["fednids/v1/node-b/#"],
         group="",
-        options=_opts(pki, "node-a"),
+        options=pki_client_options(pki, "node-a"),
     )
     time.sleep(1)
     _publish(pki, "node-b", "fednids/v1/node-b/flows", encode(flow(node_id="node-b")))
-    got = _collect(snoop, 2)
+    got = collect(snoop, 2)
     snoop.close()
     assert got == []
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import signal
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -28,6 +27,7 @@ from provisioning.hub import provision_hub
 from provisioning.node import ProvisionRequest, provision
 from provisioning.pki import open_fleet_pki
 from tests.harness.servers import MosquittoServer
+from tests.integration.helpers import collect, file_client_options
 from tests.unit.contracts.samples import flow
 
 pytestmark = pytest.mark.integration
@@ -78,27 +78,17 @@ def fleet(tmp_path_factory):
 
 def _node(d: Path, node: str) -> TransportOptions:
     c = d / node / "certs"
-    return _opts(c / "ca.crt", c / "node.crt", c / "node.key")
+    return file_client_options(c / "ca.crt", c / "node.crt", c / "node.key")
 
 
 def _forged(d: Path, cn: str) -> TransportOptions:
     f = d / "forged"
-    return _opts(d / "pi-a" / "certs" / "ca.crt", f / f"{cn}.crt", f / f"{cn}.key")
+    return file_client_options(d / "pi-a" / "certs" / "ca.crt", f / f"{cn}.crt", f / f"{cn}.key")
 
 
 def _service(d: Path, name: str) -> TransportOptions:
     s = d / "pki" / name
-    return _opts(s / "ca.crt", s / "client.crt", s / "client.key")
-
-
-def _opts(ca: Path, cert: Path, key: Path) -> TransportOptions:
-    return TransportOptions(
-        client_id=f"t-{uuid.uuid4().hex[:8]}",
-        ca_file=ca,
-        cert_file=cert,
-        key_file=key,
-        clean_start=True,
-    )
+    return file_client_options(s / "ca.crt", s / "client.crt", s / "client.key")
 
 
 def _publish(
@@ -124,15 +114,6 @@ def _connects(port: int, opts: TransportOptions, wait: float = 3.0) -> bool:
     return ok
 
 
-def _collect(sub, seconds: float) -> list:
-    got, deadline = [], time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        msgs = sub.poll(0.2)
-        sub.ack(msgs)
-        got += msgs
-    return got
-
-
 def test_a_node_named_like_a_service_cannot_overwrite_the_retained_model(fleet):
     # prepare: the hub announces a model (retained) on the service listener
     assert _publish(SERVICE_PORT, _service(fleet, "hub"), MQTT_MODEL_TOPIC, [b"signed"], True) == [
@@ -146,7 +127,7 @@ def test_a_node_named_like_a_service_cannot_overwrite_the_retained_model(fleet):
     reader = open_subscriber(
         f"mqtts://localhost:{NODE_PORT}", [MQTT_MODEL_TOPIC], group="", options=_node(fleet, "pi-b")
     )
-    got = _collect(reader, 2)
+    got = collect(reader, 2)
     reader.close()
     # assert: both refused by the broker; every node still reads the hub's model
     for res in tries:
@@ -169,8 +150,8 @@ def _shared_feed(fleet: Path, group: str, thief_groups: list[str], n: int = 20):
         t.wait_subscribed(10)  # type: ignore[attr-defined]
     sent = [encode(flow(node_id="pi-a")) for _ in range(n)]
     results = _publish(NODE_PORT, _node(fleet, "pi-a"), mqtt_topic("pi-a", "flows"), sent)
-    got = [m for m in _collect(bridge, 3) if m.topic != MQTT_MODEL_TOPIC]
-    stolen = sum(len([m for m in _collect(t, 0.3) if m.topic != MQTT_MODEL_TOPIC]) for t in thieves)
+    got = [m for m in collect(bridge, 3) if m.topic != MQTT_MODEL_TOPIC]
+    stolen = sum(len([m for m in collect(t, 0.3) if m.topic != MQTT_MODEL_TOPIC]) for t in thieves)
     bridge.close()
     for t in thieves:
         t.close()
@@ -212,7 +193,7 @@ def test_node_certificates_cannot_use_the_service_listener(fleet):
     )
     time.sleep(1)
     _publish(NODE_PORT, _node(fleet, "pi-a"), mqtt_topic("pi-a", "flows"), [b"x"])
-    got = _collect(snoop, 1.5)
+    got = collect(snoop, 1.5)
     snoop.close()
     assert got == []
 

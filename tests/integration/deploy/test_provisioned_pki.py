@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from contracts.transports import TransportOptions, open_publisher, open_subscrib
 from provisioning.hub import provision_hub
 from provisioning.node import ProvisionRequest, provision
 from tests.harness.servers import MosquittoServer
+from tests.integration.helpers import file_client_options
 from tests.unit.contracts.samples import flow
 
 pytestmark = pytest.mark.integration
@@ -52,16 +52,6 @@ def fleet(tmp_path_factory):
     server.stop()
 
 
-def _opts(ca: Path, cert: Path, key: Path) -> TransportOptions:
-    return TransportOptions(
-        client_id=f"t-{uuid.uuid4().hex[:8]}",
-        ca_file=ca,
-        cert_file=cert,
-        key_file=key,
-        clean_start=True,
-    )
-
-
 def _publish(opts: TransportOptions, topic: str, payload: bytes) -> list:
     pub = open_publisher(f"mqtts://localhost:{TLS_PORT}", opts)  # the node listener
     pub.wait_connected(10)  # type: ignore[attr-defined]
@@ -79,11 +69,11 @@ def test_node_bundle_certificate_is_held_to_its_own_prefix(fleet):
         f"mqtts://localhost:{SERVICE_PORT}",
         ["fednids/v1/+/flows"],
         group="",
-        options=_opts(b / "ca.crt", b / "client.crt", b / "client.key"),
+        options=file_client_options(b / "ca.crt", b / "client.crt", b / "client.key"),
     )
     sub.wait_subscribed(10)  # type: ignore[attr-defined]
     node = fleet / "pi-a" / "certs"
-    opts = _opts(node / "ca.crt", node / "node.crt", node / "node.key")
+    opts = file_client_options(node / "ca.crt", node / "node.crt", node / "node.key")
     # execute
     own = _publish(opts, "fednids/v1/pi-a/flows", encode(flow(node_id="pi-a")))
     spoof = _publish(opts, "fednids/v1/pi-b/flows", encode(flow(node_id="pi-b")))

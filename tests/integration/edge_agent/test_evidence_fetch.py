@@ -16,7 +16,7 @@ import pytest
 from bridge.mqtt_security import MqttSecurity, listener_fragment, render_acl
 from contracts.evidence import EvidenceRequest, encode_wire
 from contracts.topics import mqtt_evidence_reply_topic, mqtt_evidence_request_topic
-from contracts.transports import TransportOptions, open_publisher, open_subscriber
+from contracts.transports import open_publisher, open_subscriber
 from edge_agent.agent import Agent
 from edge_agent.capture.frames import addr, tcp_frame, write_pcap
 from edge_agent.capture.pcap import PcapSource
@@ -24,6 +24,7 @@ from edge_agent.settings import AgentSettings
 from hub.evidence import EvidenceRecord, EvidenceService, EvidenceStore
 from tests.harness.certs import make_test_pki
 from tests.harness.servers import MosquittoServer
+from tests.integration.helpers import collect, pki_client_options
 
 pytestmark = pytest.mark.integration
 PLAIN, NODE_PORT, SERVICE_PORT = 21941, 21942, 21943
@@ -60,14 +61,6 @@ def broker(tmp_path_factory):
     server.stop()
 
 
-def _opts(pki, cn: str, **kw) -> TransportOptions:
-    c = pki.client(cn)
-    return TransportOptions(
-        client_id=f"{cn}-{uuid.uuid4().hex[:6]}", ca_file=pki.ca, cert_file=c.cert,
-        key_file=c.key, clean_start=True, **kw,
-    )  # fmt: skip
-
-
 def _wait(svc: EvidenceService, rec: EvidenceRecord, seconds: float = 30) -> EvidenceRecord:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -100,7 +93,7 @@ def test_the_hub_fetches_one_hosts_packets_and_an_old_window_is_expired(broker, 
     )
     svc = EvidenceService(
         f"mqtts://localhost:{SERVICE_PORT}", EvidenceStore(tmp_path / "evidence"),
-        _opts(pki, "hub"), timeout_s=20,
+        pki_client_options(pki, "hub"), timeout_s=20,
     )  # fmt: skip
     runner.start()
     try:
@@ -149,11 +142,11 @@ def test_a_node_cannot_read_or_answer_another_nodes_evidence_topics(broker):
     snoop = open_subscriber(
         f"mqtts://localhost:{NODE_PORT}",
         [mqtt_evidence_request_topic("pi-a"), mqtt_evidence_request_topic("pi-b")],
-        group="", options=_opts(pki, "pi-b"),
+        group="", options=pki_client_options(pki, "pi-b"),
     )  # fmt: skip
     hub_sub = open_subscriber(
         f"mqtts://localhost:{SERVICE_PORT}", ["fednids/v1/+/evidence/reply"], group="",
-        options=_opts(pki, "hub"),
+        options=pki_client_options(pki, "hub"),
     )  # fmt: skip
     snoop.wait_subscribed(10)  # type: ignore[attr-defined]
     hub_sub.wait_subscribed(10)  # type: ignore[attr-defined]
@@ -178,8 +171,8 @@ def test_a_node_cannot_read_or_answer_another_nodes_evidence_topics(broker):
     node_b.publish(mqtt_evidence_reply_topic("pi-b"), b"own", on_delivery=results.append)
     node_b.flush(10)
     node_b.close()
-    seen = _collect(snoop, 2)
-    replies = _collect(hub_sub, 1)
+    seen = collect(snoop, 2)
+    replies = collect(hub_sub, 1)
     snoop.close()
     hub_sub.close()
     # assert: pi-b sees only its own command; its writes to pi-a's topics are refused
@@ -189,15 +182,6 @@ def test_a_node_cannot_read_or_answer_another_nodes_evidence_topics(broker):
 
 
 def _publisher(pki, cn: str, port: int):
-    pub = open_publisher(f"mqtts://localhost:{port}", _opts(pki, cn))
+    pub = open_publisher(f"mqtts://localhost:{port}", pki_client_options(pki, cn))
     pub.wait_connected(10)  # type: ignore[attr-defined]
     return pub
-
-
-def _collect(sub, seconds: float) -> list:
-    got, deadline = [], time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        msgs = sub.poll(0.2)
-        sub.ack(msgs)
-        got += msgs
-    return got

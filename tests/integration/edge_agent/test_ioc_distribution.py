@@ -26,6 +26,7 @@ from hub.intel.common import FeedDefaults
 from hub.intel.feeds import import_feeds
 from hub.intel.publish import PublishConfig, publish_bundle
 from hub.intel.store import read_bundle
+from tests.integration.helpers import pki_client_options
 
 pytestmark = pytest.mark.integration
 BAD_V1 = "198.51.100.7"
@@ -195,14 +196,7 @@ def test_only_the_hub_may_write_the_intel_topics_and_nodes_read_them(tmp_path: P
     server.start()
 
     def opts(cn: str) -> TransportOptions:
-        c = pki.client(cn)
-        return TransportOptions(
-            client_id=f"{cn}-{uuid.uuid4().hex[:6]}",
-            ca_file=pki.ca,
-            cert_file=c.cert,
-            key_file=c.key,
-            clean_start=True,
-        )
+        return pki_client_options(pki, cn)
 
     def publish(cn: str, port: int, topic: str, payload: bytes) -> list:
         p = open_publisher(f"mqtts://localhost:{port}", opts(cn))

@@ -13,12 +13,12 @@ import uuid
 
 import pytest
 
-from contracts import decode_batch, encode
+from contracts import decode_batch
 from contracts.transports import TransportOptions, open_publisher, open_subscriber
 from edge_agent.outbox import Outbox
 from edge_agent.uplink import Uplink, UplinkConfig
 from tests.harness.servers import MosquittoServer
-from tests.unit.contracts.samples import flow
+from tests.integration.helpers import FlowFeeder
 
 pytestmark = pytest.mark.integration
 PORT = 21963
@@ -62,23 +62,8 @@ def test_a_broker_outage_keeps_the_paho_queue_within_the_window(tmp_path):
     ob = Outbox(tmp_path / "o.db")
     pub = open_publisher(broker.url, TransportOptions(client_id=f"agent-{node}"))
     up = Uplink(node, ob, pub, UplinkConfig(max_inflight=WINDOW, batch_max=20))
-    sent: set[uuid.UUID] = set()
-    stop = threading.Event()
-
-    def produce() -> None:
-        i = 0
-        while not stop.is_set():
-            now = time.time()
-            evs = [
-                flow(node_id=node, flow_id=f"f{i}-{j}", start_ts=now - 1, end_ts=now)
-                for j in range(20)
-            ]
-            ob.put_many([("flows", encode(e)) for e in evs])
-            sent.update(e.event_id for e in evs)
-            i += 1
-            stop.wait(0.1)
-
-    feeder = threading.Thread(target=produce, daemon=True)
+    feeder = FlowFeeder(ob, node, per_tick=20)
+    sent = feeder.staged
     up.start()
     feeder.start()
     queued: list[int] = []
@@ -94,14 +79,13 @@ def test_a_broker_outage_keeps_the_paho_queue_within_the_window(tmp_path):
         published_in_outage = up.sent_messages - sent_before
         depth_in_outage = len(ob)
         broker.start()
-        stop.set()
-        feeder.join(5)
+        feeder.close()
         drained = up.drain(60)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not sent <= col.ids:
             time.sleep(0.2)
     finally:
-        stop.set()
+        feeder.close()
         up.stop()
         col.close()
         pub.close()

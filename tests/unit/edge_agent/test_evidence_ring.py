@@ -43,6 +43,8 @@ def test_memory_stays_within_the_capacity_and_the_oldest_go_first():
     assert ring.lost_until == oldest - 1
     assert ring.nbytes == len(ring) * (300 + OVERHEAD)
     assert cap - ring.nbytes < 300 + OVERHEAD  # full: not one more frame would fit
+    held = ring.frames()
+    assert len(held) == len(ring) and held[0][0] == oldest and held[-1][0] == newest
 
 
 def test_many_small_frames_are_charged_their_overhead():

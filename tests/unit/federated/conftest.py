@@ -5,11 +5,14 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
+import numpy as np
 import pytest
 from flwr.app import Message, Metadata, RecordDict
 
 MessageFactory = Callable[..., Message]
+NODE_FEATURES = 49
 
 
 @pytest.fixture
@@ -46,3 +49,17 @@ def server_task() -> Iterator[None]:
     TaskIdentity.run_id, TaskIdentity.node_id, TaskIdentity.task_id = 1, 0, 1
     yield
     TaskIdentity._run_id, TaskIdentity._node_id, TaskIdentity._task_id = saved
+
+
+@pytest.fixture
+def node_data(tmp_path: Path) -> Path:
+    """Raw flows of 4 hosts (npz:), 120 of them: ~110 windows of 10."""
+    rng = np.random.default_rng(0)
+    path = tmp_path / "flows.npz"
+    np.savez(
+        path,
+        src=np.asarray([f"10.0.0.{i % 4}" for i in range(120)]),
+        end_ts=np.arange(120, dtype=np.float64),
+        features=rng.uniform(0, 50, size=(120, NODE_FEATURES)).astype(np.float32),
+    )
+    return path

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 from flwr.app import ArrayRecord, Context, RecordDict
 
@@ -16,20 +15,6 @@ from federated.policy import NodeSettings
 from federated.task import initial_weights
 
 F = 49
-
-
-@pytest.fixture
-def node_data(tmp_path):  # type: ignore[no-untyped-def]
-    """Raw flows of 4 hosts (npz:), 120 of them: ~110 windows of 10."""
-    rng = np.random.default_rng(0)
-    path = tmp_path / "flows.npz"
-    np.savez(
-        path,
-        src=np.asarray([f"10.0.0.{i % 4}" for i in range(120)]),
-        end_ts=np.arange(120, dtype=np.float64),
-        features=rng.uniform(0, 50, size=(120, F)).astype(np.float32),
-    )
-    return path
 
 
 def _round(**kw: object) -> RoundConfig:

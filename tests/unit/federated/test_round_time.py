@@ -25,19 +25,6 @@ from federated.timing import breakdown, critical, p95, summarise
 F = 49
 
 
-@pytest.fixture
-def node_data(tmp_path):  # type: ignore[no-untyped-def]
-    rng = np.random.default_rng(0)
-    path = tmp_path / "flows.npz"
-    np.savez(
-        path,
-        src=np.asarray([f"10.0.0.{i % 4}" for i in range(120)]),
-        end_ts=np.arange(120, dtype=np.float64),
-        features=rng.uniform(0, 50, size=(120, F)).astype(np.float32),
-    )
-    return path
-
-
 def test_the_training_reply_carries_the_received_model_s_threshold(
     make_message, tmp_path, node_data
 ):

@@ -5,22 +5,17 @@ stalls only its own output and gets everything once it is back."""
 from __future__ import annotations
 
 import threading
-import time
-import uuid
-from collections.abc import Callable, Iterator
 from typing import Any
-
-import pytest
 
 from contracts import encode
 from contracts.events import AlertEvent
 from contracts.transports import open_publisher
-from contracts.transports.memory import MemoryBroker
 from hub.outputs.config import OutputsSettings, RateLimit
 from hub.outputs.metrics import OutputMetrics
 from hub.outputs.policy import TokenBucket
 from hub.outputs.runner import OutputWorker
 from tests.harness.http_receiver import HttpReceiver, Request
+from tests.helpers import wait_until
 
 
 def _alert(i: int, severity: str = "high", family: str = "scan") -> AlertEvent:
@@ -32,22 +27,6 @@ def _alert(i: int, severity: str = "high", family: str = "scan") -> AlertEvent:
         family=family,
         nodes=["pi-1"],  # type: ignore[arg-type]
     )
-
-
-def _wait(cond: Callable[[], bool], timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return cond()
-
-
-@pytest.fixture
-def broker() -> Iterator[str]:
-    name = f"outputs-{uuid.uuid4().hex[:8]}"
-    yield f"memory://{name}"
-    MemoryBroker.reset(name)
 
 
 def _settings(url: str, outputs: list[dict[str, Any]]) -> OutputsSettings:
@@ -98,8 +77,8 @@ def test_filter_and_rate_limit_are_counted_and_committed(broker: str) -> None:
     try:
         # execute
         w = run.workers["hook"]
-        assert _wait(lambda: sum(w.counts[k] for k in ("sent", "filtered", "limited")) == 18)
-        assert _wait(lambda: run.lag("hook") == 0)
+        assert wait_until(lambda: sum(w.counts[k] for k in ("sent", "filtered", "limited")) == 18)
+        assert wait_until(lambda: run.lag("hook") == 0)
     finally:
         run.halt()
         rx.stop()
@@ -123,12 +102,12 @@ def test_a_dead_receiver_holds_its_cursor_and_gets_everything_once_back(broker: 
         for i in range(25):
             pub.publish("alerts", encode(_alert(i)))
         # execute / assert: the live one is not held up by the dead one
-        assert _wait(lambda: len(live.taken()) == 25)
-        assert _wait(lambda: run.lag("live") == 0)
-        assert _wait(lambda: run.workers["dead"].counts["failures"] >= 3)
+        assert wait_until(lambda: len(live.taken()) == 25)
+        assert wait_until(lambda: run.lag("live") == 0)
+        assert wait_until(lambda: run.workers["dead"].counts["failures"] >= 3)
         assert run.lag("dead") == 25 and dead.taken() == []
         dead.status = 200  # the receiver comes back
-        assert _wait(lambda: run.lag("dead") == 0)
+        assert wait_until(lambda: run.lag("dead") == 0)
     finally:
         run.halt()
         dead.stop()
@@ -158,7 +137,7 @@ def test_new_only_sends_an_incidents_first_record_not_its_updates(broker: str) -
     try:
         # execute
         w = run.workers["chat"]
-        assert _wait(lambda: w.counts["sent"] + w.counts["filtered"] == 9)
+        assert wait_until(lambda: w.counts["sent"] + w.counts["filtered"] == 9)
     finally:
         run.halt()
         rx.stop()
@@ -187,8 +166,8 @@ def test_a_record_the_receiver_rejects_for_good_is_counted_and_the_rest_go_on(br
     try:
         # execute
         w = run.workers["hook"]
-        assert _wait(lambda: w.counts["sent"] + w.counts["rejected"] == 10)
-        assert _wait(lambda: run.lag("hook") == 0)
+        assert wait_until(lambda: w.counts["sent"] + w.counts["rejected"] == 10)
+        assert wait_until(lambda: run.lag("hook") == 0)
     finally:
         run.halt()
         rx.stop()
@@ -211,7 +190,7 @@ def test_a_rejected_hec_batch_is_split_to_find_the_bad_record(broker: str) -> No
     try:
         # execute
         w = run.workers["hec"]
-        assert _wait(lambda: w.counts["sent"] + w.counts["rejected"] == 6)
+        assert wait_until(lambda: w.counts["sent"] + w.counts["rejected"] == 6)
     finally:
         run.halt()
         rx.stop()

@@ -8,17 +8,14 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from contracts import encode
 from contracts.events import AlertEvent
 from contracts.transports import open_publisher
-from contracts.transports.memory import MemoryBroker
 from hub.api.app import create_app
 from hub.api.routes.outputs import STALE_AFTER_S
 from hub.outputs.config import OutputsSettings
@@ -29,6 +26,7 @@ from hub.storage import EventStore
 from hub.storage.output_state import save_output_states
 from hub.storage.tokens import create_token
 from tests.harness.http_receiver import HttpReceiver
+from tests.helpers import wait_until
 
 
 def _alert(i: int) -> AlertEvent:
@@ -36,22 +34,6 @@ def _alert(i: int) -> AlertEvent:
         node_id="hub", incident_key=f"scan:10.0.0.{i}", severity="high", title=f"scan {i}",
         family="scan", nodes=["pi-1"],
     )  # fmt: skip
-
-
-def _wait(cond: Callable[[], bool], timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return cond()
-
-
-@pytest.fixture
-def broker() -> Iterator[str]:
-    name = f"outputs-{uuid.uuid4().hex[:8]}"
-    yield f"memory://{name}"
-    MemoryBroker.reset(name)
 
 
 def _api(db: str) -> tuple[TestClient, dict[str, str]]:
@@ -91,17 +73,17 @@ def test_a_down_output_shows_unhealthy_with_growing_lag_then_recovers(
 
     try:
         # execute: the dead receiver stays down while the live one takes everything
-        assert _wait(lambda: outputs().get("dead", {}).get("consecutive_failures", 0) >= 2)
-        assert _wait(lambda: outputs().get("live", {}).get("delivered") == 5)
+        assert wait_until(lambda: outputs().get("dead", {}).get("consecutive_failures", 0) >= 2)
+        assert wait_until(lambda: outputs().get("live", {}).get("delivered") == 5)
         first = outputs()["dead"]
         time.sleep(0.6)
         for i in range(5, 8):
             pub.publish("alerts", encode(_alert(i)))
-        assert _wait(lambda: outputs()["dead"]["lag_records"] == 8)
+        assert wait_until(lambda: outputs()["dead"]["lag_records"] == 8)
         later = outputs()["dead"]
         caught_up = outputs()["live"]
         dead.status = 200  # the receiver comes back
-        assert _wait(lambda: outputs()["dead"]["lag_records"] == 0)
+        assert wait_until(lambda: outputs()["dead"]["lag_records"] == 0)
         back = outputs()["dead"]
     finally:
         stop.set()
