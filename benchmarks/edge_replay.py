@@ -1,6 +1,6 @@
 """Edge replay benchmark: the agent's own detection stack on a labelled capture, one core.
 
-    python -m benchmarks.edge_replay --pcap P --labels L --train-packets N --json OUT [--lstm DIR]
+    python -m benchmarks.edge_replay --pcap P --labels L --train-packets N --json OUT [--lstm DIR] [--reps K]
 
 The stack is what ``fednids agent run`` runs, built by the same function
 (``edge_agent.agent.load_scorer``): rules, the node's baseline learned on the device (its
@@ -27,6 +27,7 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -113,7 +114,7 @@ def run(
     stats = ParseStats()
     packet_flow: list[int] = []
     table = pipe.table
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for i, (linktype, ts, wirelen, data) in enumerate(src.frames()):
         packet_i[0] = i
         pkt = parse_frame(data, linktype, ts, wirelen, stats)
@@ -129,6 +130,7 @@ def run(
         packet_flow.append(flow.tag if flow.tag >= 0 else new_serial(flow))
     pipe.close()
     seconds = time.perf_counter() - t0
+    cpu_seconds = time.process_time() - c0
     pf = np.array(packet_flow)
     has_flow = pf >= 0
     scores = np.where(has_flow, np.array(flow_score)[np.maximum(pf, 0)], 0.0)
@@ -156,6 +158,7 @@ def run(
             else "model threshold",
         },
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "stats": stats.as_dict(),
         "counters": pipe.counters(),
         "rule_hits": dict(scorer.rules.hits),
@@ -198,6 +201,17 @@ def detection_at(fpr: np.ndarray, tpr: np.ndarray, f: float) -> float:
     return float(tpr[ok[-1]]) if len(ok) else 0.0
 
 
+def best_of(reps: int, replay: Callable[[], dict]) -> dict:
+    """The fastest of ``reps`` replays (each one is deterministic: the same scores and
+    counters; only the time differs on a shared machine)."""
+    best = replay()
+    for _ in range(reps - 1):
+        again = replay()
+        if again["seconds"] < best["seconds"]:
+            best = again
+    return best
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -212,6 +226,9 @@ def main() -> int:
     ap.add_argument("--json", type=Path, required=True)
     ap.add_argument("--all-cores", action="store_true", help="do not pin to one core")
     ap.add_argument(
+        "--reps", type=int, default=1, help="replay each stack this many times, keep the fastest"
+    )
+    ap.add_argument(
         "--no-l7",
         action="store_true",
         help="no L7 metadata (DNS/TLS/JA4/HTTP/SSH) and no community-id on flows (both runs)",
@@ -225,19 +242,13 @@ def main() -> int:
     if not args.all_cores and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
     l7 = not args.no_l7
-    rules_only = run(args.pcap, args.train_packets, args.rules, None, baseline=False, l7=l7)
-    res = run(
-        args.pcap,
-        args.train_packets,
-        args.rules,
-        args.lstm,
-        True,
-        args.learn_flows,
-        args.learn_hours,
-        l7=l7,
+    rules_only = best_of(
+        args.reps,
+        lambda: run(args.pcap, args.train_packets, args.rules, None, baseline=False, l7=l7),
     )
-    l7_off = (
-        run(
+
+    def full(l7_on: bool) -> dict:
+        return run(
             args.pcap,
             args.train_packets,
             args.rules,
@@ -245,11 +256,11 @@ def main() -> int:
             True,
             args.learn_flows,
             args.learn_hours,
-            l7=False,
+            l7=l7_on,
         )
-        if args.l7_compare and l7
-        else None
-    )
+
+    res = best_of(args.reps, lambda: full(l7))
+    l7_off = best_of(args.reps, lambda: full(False)) if args.l7_compare and l7 else None
     # peak of the replays themselves (the metrics below import scikit-learn, which the agent never does)
     peak_rss_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     n = len(res["scores"])
@@ -262,6 +273,8 @@ def main() -> int:
         + (" + int8 LSTM" if args.lstm else "")
         + " + host-window escalation",
         "seconds": round(res["seconds"], 3),
+        "cpu_seconds": round(res["cpu_seconds"], 3),
+        "reps": args.reps,
         "packets_per_second": pps,
         "rules_only_packets_per_second": rules_pps,
         "speed_vs_rules_only": round(pps / max(rules_pps, 1), 3),

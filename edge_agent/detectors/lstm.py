@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -58,12 +58,34 @@ class LoadedModel:
     in_zero: int
     lock: threading.Lock
 
+    span: np.ndarray = field(init=False, repr=False)
+    """``hi - lo``, once (the same float32 values ``scale_logged`` computes on every call)."""
+
+    def __post_init__(self) -> None:
+        self.span = self.hi - self.lo
+
     def scale_row(self, features: list[float]) -> np.ndarray:
-        """One flow's features as the model sees them: log-scaled into [0, 1] (float32)."""
-        return scale_logged(log_features(features), self.lo, self.hi)
+        """One flow's features as the model sees them: log-scaled into [0, 1] (float32).
+
+        ``scale_logged(log_features(features), lo, hi)`` computed in place on one buffer
+        (the same ufuncs on the same float32 values; the clip as max then min, which gives
+        +0.0 where ``np.clip`` keeps a -0.0: the same int8 and the same error)."""
+        x = np.array(features, dtype=np.float32)
+        np.maximum(x, 0.0, out=x)
+        np.log1p(x, out=x)
+        np.subtract(x, self.lo, out=x)
+        np.divide(x, self.span, out=x)
+        np.maximum(x, 0.0, out=x)
+        return np.minimum(x, 1.0, out=x)
 
     def quantize(self, x: np.ndarray) -> np.ndarray:
-        return np.clip(np.round(x / self.in_scale + self.in_zero), -128, 127).astype(np.int8)
+        """``clip(round(x / scale + zero), -128, 127)`` as int8, in place on one buffer."""
+        q = np.divide(x, self.in_scale)
+        np.add(q, self.in_zero, out=q)
+        np.rint(q, out=q)  # np.round with 0 decimals
+        np.maximum(q, -128, out=q)
+        np.minimum(q, 127, out=q)
+        return q.astype(np.int8)
 
     def score_quantized(self, x: np.ndarray, q: np.ndarray) -> float:
         """Reconstruction error (MSE) of a window: scaled rows ``x`` and their int8 ``q``."""
@@ -185,16 +207,23 @@ class LstmDetector:
             self._hosts_model = m
         x = m.scale_row(flow.features)
         q = m.quantize(x)
-        win = self._hosts.get(flow.src_ip)
+        hosts, src = self._hosts, flow.src_ip
+        win = hosts.get(src)
         if win is None:  # a host's first flow fills its window (the oldest row pads it)
-            win = self._hosts[flow.src_ip] = (np.tile(x, (m.window, 1)), np.tile(q, (m.window, 1)))
-            if len(self._hosts) > MAX_HOSTS:
-                self._hosts.popitem(last=False)
+            xs = np.empty((m.window, x.size), dtype=x.dtype)
+            qs = np.empty((m.window, q.size), dtype=q.dtype)
+            xs[:] = x
+            qs[:] = q
+            win = hosts[src] = (xs, qs)
+            if len(hosts) > MAX_HOSTS:
+                hosts.popitem(last=False)
         else:
-            self._hosts.move_to_end(flow.src_ip)
-            for buf, row in ((win[0], x), (win[1], q)):
-                buf[:-1] = buf[1:]
-                buf[-1] = row
+            hosts.move_to_end(src)
+            xs, qs = win
+            xs[:-1] = xs[1:]  # 9 rows moved: as cheap as a ring index, and the window in order
+            xs[-1] = x
+            qs[:-1] = qs[1:]
+            qs[-1] = q
         score = m.score_quantized(win[0], win[1])
         self.scored += 1
         self.last_error = score

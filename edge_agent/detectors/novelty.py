@@ -45,7 +45,7 @@ class NoveltyModel:
 
     def flow_score(self, flow: FlowRecord) -> float:
         """Score in threshold units: 1.0 is the benign 99th percentile."""
-        s = float(self.score(np.asarray(flow.features))) / max(self.threshold, 1e-9)
+        s = self.row_score(flow.features) / max(self.threshold, 1e-9)
         if (
             self.services is not None
             and service(flow.proto, flow.src_port, flow.dst_port) not in self.services
@@ -78,6 +78,20 @@ class NoveltyModel:
             float(np.quantile(model.score(held, transformed=True), 1 - fpr)) if len(held) else 1.0
         )
         return model
+
+    def row_score(self, features: list[float]) -> float:
+        """``float(score(np.asarray(features)))`` of one flow, in place on two buffers (the
+        same float64 ufuncs in the same order: the same value to the bit)."""
+        x = np.array(features, dtype=np.float64)
+        np.maximum(x, 0.0, out=x)
+        np.log1p(x, out=x)
+        over = np.subtract(x, self.hi)
+        np.maximum(over, 0.0, out=over)
+        np.subtract(self.lo, x, out=x)
+        np.maximum(x, 0.0, out=x)
+        np.add(over, x, out=over)
+        np.divide(over, self.scale, out=over)
+        return float(over.sum())
 
     def score(self, features: np.ndarray, transformed: bool = False) -> np.ndarray:
         x = features if transformed else transform(np.asarray(features, dtype=np.float64))

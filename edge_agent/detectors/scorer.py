@@ -131,21 +131,21 @@ class EdgeScorer:
         events = self.rules.on_flow(flow)
         matched = self.rules.last_matches
         parts: dict[str, float] = {}
-        s_rules = max((self._weight.get(r, 1.0) for r in matched), default=0.0)
+        s_rules = max(self._weight.get(r, 1.0) for r in matched) if matched else 0.0
         if s_rules:
             parts["rules"] = s_rules
+        b = self.baseline
+        learning = b is not None and b.state == "learning"
         error: float | None = None
         scale = self._lstm_scale()
         if self.lstm is not None and scale is not None:
             error = self.lstm.score_flow(flow)
-            learning_scale = self.baseline is not None and self.baseline.state == "learning"
-            if not (learning_scale and scale[1] == "fleet"):
+            if not (learning and scale[1] == "fleet"):
                 over = error / max(scale[0], 1e-12) - 1.0
                 if over > 0:
                     parts["lstm"] = over
-        b = self.baseline
         if b is not None:
-            if b.state == "learning":
+            if learning:
                 flagged = s_rules >= SEVERITY_WEIGHT["medium"]  # a low rule (beaconing) is no proof
                 fitted = b.observe(flow, flagged, error)
                 if fitted and self.lstm is not None:

@@ -129,15 +129,18 @@ class Flow:
     def add(self, pkt: Packet) -> bool:
         """Account one packet; True when the flow has ended (RST, or FIN from both sides)."""
         ts = pkt.ts
+        last = self.last_ts
         if self.fwd_len.n or self.bwd_len.n:
-            self.iat.add(max(0.0, ts - self.last_ts))
+            gap = ts - last
+            self.iat.add(gap if gap > 0.0 else 0.0)  # max(0.0, gap), without the call
         # captures can be slightly out of order: a flow never ends before it starts
-        if ts > self.last_ts:  # noqa: PLR1730 - cheaper than max() on the hot path
+        if ts > last:  # cheaper than max() on the hot path
             self.last_ts = ts
         fwd = pkt.src == self.src and pkt.sport == self.sport
         if fwd:
             if self.last_fwd >= 0:
-                self.fwd_iat.add(max(0.0, ts - self.last_fwd))
+                gap = ts - self.last_fwd
+                self.fwd_iat.add(gap if gap > 0.0 else 0.0)
             self.last_fwd = ts
             self.fwd_len.add(pkt.length)
             self.fwd_hdr += pkt.hdr_len
@@ -147,7 +150,8 @@ class Flow:
                     self.l7 = None
         else:
             if self.last_bwd >= 0:
-                self.bwd_iat.add(max(0.0, ts - self.last_bwd))
+                gap = ts - self.last_bwd
+                self.bwd_iat.add(gap if gap > 0.0 else 0.0)
             self.last_bwd = ts
             self.bwd_len.add(pkt.length)
             self.bwd_hdr += pkt.hdr_len
@@ -190,13 +194,20 @@ class Flow:
         (when the windows still cover it)."""
         s, d, snap = self.src_win, self.dst_win, self.host_snapshot
         last = self.last_ts
-        src_now = (
-            (s.fanout(), s.distinct_ports(), s.syn_ratio(), s.nflows())
-            if s.start <= last
-            else snap[:4]
-        )
-        dst_now = (d.fanout(), d.nflows()) if d.start <= last else snap[4:]
-        return tuple(max(a, b) for a, b in zip(snap, src_now + dst_now, strict=True))
+        if s.start <= last:
+            a, b, c, e = s.fanout(), s.distinct_ports(), s.syn_ratio(), s.nflows()
+            src = (
+                snap[0] if snap[0] >= a else a,  # max(), the first of equals (as max() does)
+                snap[1] if snap[1] >= b else b,
+                snap[2] if snap[2] >= c else c,
+                snap[3] if snap[3] >= e else e,
+            )
+        else:
+            src = snap[:4]
+        if d.start <= last:
+            a, b = d.fanout(), d.nflows()
+            return (*src, snap[4] if snap[4] >= a else a, snap[5] if snap[5] >= b else b)
+        return (*src, *snap[4:])
 
     def features(self) -> list[float]:
         """The vector in ``contracts.FLOW_FEATURES`` order."""

@@ -48,18 +48,23 @@ class HostWindow:
         self.ports = set()
         self.flows = self.syn = self.synack = 0
 
+    # max(a, b) written out (the first of equals, as max() returns): called per flow
     def fanout(self) -> int:
-        return max(len(self.peers), self.prev_peers)
+        n, prev = len(self.peers), self.prev_peers
+        return n if n >= prev else prev
 
     def distinct_ports(self) -> int:
-        return max(len(self.ports), self.prev_ports)
+        n, prev = len(self.ports), self.prev_ports
+        return n if n >= prev else prev
 
     def nflows(self) -> int:
-        return max(self.flows, self.prev_flows)
+        n, prev = self.flows, self.prev_flows
+        return n if n >= prev else prev
 
     def syn_ratio(self) -> float:
-        syn = max(self.syn, self.prev_syn)
-        return syn / (max(self.synack, self.prev_synack) + 1.0)
+        syn = self.syn if self.syn >= self.prev_syn else self.prev_syn
+        synack = self.synack if self.synack >= self.prev_synack else self.prev_synack
+        return syn / (synack + 1.0)
 
 
 class HostTable:

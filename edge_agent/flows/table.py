@@ -53,28 +53,33 @@ class FlowTable:
     def add(self, pkt: Packet) -> list[tuple[Flow, str]]:
         """Account ``pkt``; returns the flows that ended because of it (usually none)."""
         out: list[tuple[Flow, str]] = []
-        self.now = max(self.now, pkt.ts)
-        a, b = (pkt.src, pkt.sport), (pkt.dst, pkt.dport)
+        ts = pkt.ts
+        if ts > self.now:  # noqa: PLR1730 - max() without the call, on the hot path
+            self.now = ts
+        src, dst, sport, dport = pkt.src, pkt.dst, pkt.sport, pkt.dport
         key: FlowKey = (
-            (pkt.src, pkt.dst, pkt.sport, pkt.dport, pkt.proto)
-            if a <= b
-            else (pkt.dst, pkt.src, pkt.dport, pkt.sport, pkt.proto)
+            (src, dst, sport, dport, pkt.proto)
+            if (src, sport) <= (dst, dport)
+            else (dst, src, dport, sport, pkt.proto)
         )
         flows = self.flows
         flow = flows.get(key)
-        if flow is None and key in self.closed:
-            closed_ts, closed_flow = self.closed[key]
-            if pkt.ts - closed_ts < CLOSE_GRACE_S and not pkt.payload and not pkt.flags & SYN:
-                self.absorbed += 1
-                self.last = closed_flow
-                return out
-            del self.closed[key]
-        if flow is not None:
-            if pkt.ts - flow.first_ts > self.config.active_timeout_s:
+        if flow is None:
+            closed = self.closed.get(key)
+            if closed is not None:
+                closed_ts, closed_flow = closed
+                if ts - closed_ts < CLOSE_GRACE_S and not pkt.payload and not pkt.flags & SYN:
+                    self.absorbed += 1
+                    self.last = closed_flow
+                    return out
+                del self.closed[key]
+        else:
+            cfg = self.config
+            if ts - flow.first_ts > cfg.active_timeout_s:
                 del flows[key]
                 out.append((flow, "active"))
                 flow = None
-            elif pkt.ts - flow.last_ts > self.config.idle_timeout_s:
+            elif ts - flow.last_ts > cfg.idle_timeout_s:
                 del flows[key]
                 out.append((flow, "idle"))
                 flow = None
@@ -104,8 +109,9 @@ class FlowTable:
             ):
                 self.closed.popitem(last=False)
         self.last = flow
-        for _, reason in out:
-            self.ended[reason] += 1
+        if out:
+            for _, reason in out:
+                self.ended[reason] += 1
         return out
 
     def expire(self, now: float) -> list[tuple[Flow, str]]:
@@ -133,35 +139,128 @@ class FlowTable:
         return iter(self.flows.values())
 
 
-_NO_L7 = {"dns": None, "tls": None, "http": None, "ssh": None}
+_IPS: dict[bytes, str] = {}
+"""Addresses as text, by packed address (cleared when full): a host ends many flows."""
+MAX_IPS = 65_536
+
+
+def _ip_text(addr: bytes) -> str:
+    text = _IPS.get(addr)
+    if text is None:
+        if len(_IPS) >= MAX_IPS:
+            _IPS.clear()
+        text = _IPS[addr] = _ip(addr)
+    return text
+
+
+def _values(  # one argument per field of the record
+    event_id: uuid.UUID,
+    ts: datetime,
+    node_id: str,
+    flow_id: str,
+    src_ip: str,
+    dst_ip: str,
+    src_port: int,
+    dst_port: int,
+    proto: int,
+    start_ts: float,
+    end_ts: float,
+    end_reason: str,
+    features: list[float],
+    label: str | None,
+    community_id: str | None,
+    dns: Any,
+    tls: Any,
+    http: Any,
+    ssh: Any,
+) -> dict[str, Any]:
+    """Every field of a :class:`FlowRecord`, in the model's order (the JSON keeps this order)."""
+    return {
+        "schema_version": 1,
+        "event_id": event_id,
+        "node_id": node_id,
+        "ts": ts,
+        "kind": "flow",
+        "flow_id": flow_id,
+        "src_ip": src_ip,
+        "dst_ip": dst_ip,
+        "src_port": src_port,
+        "dst_port": dst_port,
+        "proto": proto,
+        "start_ts": start_ts,
+        "end_ts": end_ts,
+        "end_reason": end_reason,
+        "feature_version": 1,
+        "features": features,
+        "label": label,
+        "community_id": community_id,
+        "dns": dns,
+        "tls": tls,
+        "http": http,
+        "ssh": ssh,
+    }
+
+
+def _fast_ok() -> bool:
+    """Whether ``_construct`` gives what ``FlowRecord.model_construct`` would: no aliases, no
+    post-init, no extras, and ``_values`` names every field in the model's order."""
+    fields = FlowRecord.model_fields
+    return (
+        FlowRecord.__pydantic_post_init__ is None
+        and not FlowRecord.__pydantic_root_model__
+        and FlowRecord.model_config.get("extra") != "allow"
+        and all(f.alias is None and f.validation_alias is None for f in fields.values())
+        and tuple(_values(*[None] * 19)) == tuple(fields)  # type: ignore[arg-type]
+    )
+
+
+_FAST = _fast_ok()
+_new_record = FlowRecord.__new__
+_set = object.__setattr__
+
+
+def _construct(values: dict[str, Any]) -> FlowRecord:
+    """``FlowRecord.model_construct(**values)`` for values of every field (``_values``),
+    without its loop over the fields: the four attributes it sets, nothing else."""
+    if not _FAST:
+        return FlowRecord.model_construct(**values)
+    rec = _new_record(FlowRecord)
+    _set(rec, "__dict__", values)
+    _set(rec, "__pydantic_fields_set__", set(values))
+    _set(rec, "__pydantic_extra__", None)
+    _set(rec, "__pydantic_private__", None)
+    return rec
 
 
 def to_record(flow: Flow, reason: str, node_id: str) -> FlowRecord:
     """A finished flow as the wire contract (values are known-good: no re-validation)."""
-    fid = f"{int(flow.first_ts * 1e6):x}-{zlib.crc32(b''.join((flow.src, flow.dst))) ^ (flow.sport << 16 | flow.dport):x}"
+    src, dst = flow.src, flow.dst
+    fid = (
+        f"{int(flow.first_ts * 1e6):x}-{zlib.crc32(src + dst) ^ (flow.sport << 16 | flow.dport):x}"
+    )
     meta = flow.tap.result() if flow.tap is not None else None
-    l7: dict[str, Any] = dict(_NO_L7)
-    if meta is not None:
-        l7[meta[0]] = meta[1]
-    # every field given: model_construct looks up the default of each one left out
-    return FlowRecord.model_construct(
-        schema_version=1,
-        kind="flow",
-        feature_version=1,
-        event_id=uuid.uuid4(),  # given here: pydantic inspects default factories on every call
-        ts=datetime.now(UTC),
-        node_id=node_id,
-        flow_id=fid[:64],
-        src_ip=_ip(flow.src),
-        dst_ip=_ip(flow.dst),
-        src_port=flow.sport,
-        dst_port=flow.dport,
-        proto=flow.proto,
-        start_ts=flow.first_ts,
-        end_ts=flow.last_ts,
-        end_reason=reason,  # type: ignore[arg-type]
-        features=flow.features(),
-        label=flow.label,
-        community_id=flow.community_id,
-        **l7,
+    kind = meta[0] if meta is not None else None
+    got = meta[1] if meta is not None else None
+    return _construct(
+        _values(
+            uuid.uuid4(),  # given here: pydantic inspects default factories on every call
+            datetime.now(UTC),
+            node_id,
+            fid[:64],
+            _ip_text(src),
+            _ip_text(dst),
+            flow.sport,
+            flow.dport,
+            flow.proto,
+            flow.first_ts,
+            flow.last_ts,
+            reason,
+            flow.features(),
+            flow.label,
+            flow.community_id,
+            got if kind == "dns" else None,
+            got if kind == "tls" else None,
+            got if kind == "http" else None,
+            got if kind == "ssh" else None,
+        )
     )
