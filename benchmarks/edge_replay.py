@@ -3,10 +3,13 @@
     python -m benchmarks.edge_replay --pcap P --labels L --train-packets N --json OUT [--lstm DIR] [--reps K]
 
 The stack is what ``fednids agent run`` runs, built by the same function
-(``edge_agent.agent.load_scorer``): rules, the node's baseline learned on the device (its
+(``edge_agent.agent.load_detectors``): rules, the node's baseline learned on the device (its
 learning period: ``--learn-flows`` / ``--learn-hours``, defaults as shipped), the int8 LSTM
 with ``--lstm``, and the host-window escalation, combined by
-:class:`edge_agent.detectors.scorer.EdgeScorer`. A packet's score is the scorer's score of the
+:class:`edge_agent.detectors.scorer.EdgeScorer`; beside it, as the agent ships (``--extras``,
+default all): the IOC detector (with a 100,000-indicator bundle), the passive inventory and
+the 32 MiB evidence ring, fed as ``Agent.run`` feeds them. ``--extras-compare`` replays once
+more without each of them, and without all, for the cost of each. A packet's score is the scorer's score of the
 flow it belongs to (``EdgeScorer.last_score`` when the flow ends). Metrics are computed on
 packets N.. only (N = the capture's attack-free prefix; the learning period must end inside it,
 ``learning_ended_at_packet`` says where it did). The same run replays the capture once more with
@@ -33,11 +36,15 @@ from pathlib import Path
 import numpy as np
 
 from contracts.events import FlowRecord
-from edge_agent.agent import load_scorer
+from edge_agent.agent import load_detectors
 from edge_agent.capture.packet import Packet, ParseStats, parse_frame
 from edge_agent.capture.pcap import PcapSource
+from edge_agent.detectors.ioc import IocDetector, IocMatcher
+from edge_agent.detectors.scorer import EdgeScorer
+from edge_agent.evidence import FrameRing
 from edge_agent.flows import FlowConfig
 from edge_agent.flows.flow import Flow
+from edge_agent.inventory import AssetTracker
 from edge_agent.pipeline import Pipeline
 from edge_agent.settings import AgentSettings
 
@@ -60,8 +67,14 @@ def run(
     learn_flows: int | None = None,
     learn_hours: float | None = None,
     l7: bool = True,
+    extras: frozenset[str] = frozenset(),
+    ioc_indicators: int = 100_000,
 ) -> dict:
-    """Replay ``pcap`` through the agent's scorer. ``scores``: each packet's flow score;
+    """Replay ``pcap`` through the agent's detectors (``edge_agent.agent.load_detectors``), with
+    the parts of ``extras`` on as the agent runs them: ``inventory`` (the passive device
+    inventory), ``ioc`` (the IOC detector with a bundle of ``ioc_indicators`` synthetic
+    indicators, none of them in the capture: every flow, DNS answer and SNI is looked up, no
+    hit event is built) and ``evidence`` (every frame into the agent's default 32 MiB ring). ``scores``: each packet's flow score;
     with ``lstm_dir``: ``lstm_errors`` (the flow's raw LSTM error), ``lstm_scores`` (over the
     node-learned scale) and ``lstm_src`` (the flow's source host) per packet."""
     work = Path(tempfile.mkdtemp(prefix="edge-replay-"))
@@ -79,12 +92,21 @@ def run(
         outbox_path=work / "outbox.db",
         baseline_path=work / "baseline.json",
         l7=l7,
+        inventory="inventory" in extras,
+        ioc="ioc" in extras,
+        evidence_mb=32.0 if "evidence" in extras else 0.0,
         **extra,
     )
-    scorer = load_scorer(settings)
+    detectors = load_detectors(settings)
+    scorer = next(d for d in detectors if isinstance(d, EdgeScorer))
+    for det in detectors:
+        if isinstance(det, IocDetector):
+            det.install(_ioc_matcher(ioc_indicators))
     lstm = scorer.lstm
     flow_config = FlowConfig(l7=l7, community_id_seed=settings.community_id_seed if l7 else None)
-    pipe = Pipeline("bench", [scorer], flow_config)
+    inventory = AssetTracker("bench") if settings.inventory else None
+    ring = FrameRing.megabytes(settings.evidence_mb)
+    pipe = Pipeline("bench", detectors, flow_config, inventory=inventory)
     n_flows = [0]  # flows are numbered through Flow.tag
     flow_score: list[float] = []
     flow_lstm: list[float] = []  # the LSTM's raw error of each flow
@@ -121,6 +143,8 @@ def run(
         if pkt is None:
             packet_flow.append(-1)
             continue
+        if ring is not None:  # what Agent.run does before the pipeline sees the packet
+            ring.add_packet(pkt, linktype)
         pipe.feed(pkt)
         if not isinstance(pkt, Packet):  # ARP: no flow
             packet_flow.append(-1)
@@ -161,6 +185,11 @@ def run(
         "cpu_seconds": cpu_seconds,
         "stats": stats.as_dict(),
         "counters": pipe.counters(),
+        "extras": sorted(extras),
+        "detectors": [str(getattr(d, "name", type(d).__name__)) for d in detectors],
+        "evidence_ring": None
+        if ring is None
+        else {"frames": len(ring), "bytes": ring.nbytes, "evicted": ring.evicted},
         "rule_hits": dict(scorer.rules.hits),
         "baseline": None
         if b is None
@@ -212,6 +241,48 @@ def best_of(reps: int, replay: Callable[[], dict]) -> dict:
     return best
 
 
+def _signed_bundle(n: int) -> tuple[str, list[bytes], bytes]:
+    """The hub's side, run in a child process (its memory is not the agent's): ``n``
+    synthetic indicators (the IOC benchmark's bundle, no hits), signed and split into parts:
+    (manifest JSON, parts, raw public key)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    from benchmarks.ioc_match import synthetic_bundle
+    from contracts.indicator_wire import sign_bundle
+
+    key = Ed25519PrivateKey.generate()
+    manifest, parts = sign_bundle(synthetic_bundle(n, [], hits=False), key)
+    raw = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return manifest.model_dump_json(), parts, raw
+
+
+_BUNDLES: dict[int, tuple[str, list[bytes], bytes]] = {}
+
+
+def _ioc_matcher(n: int) -> IocMatcher:
+    """What the agent installs: the signed parts verified and streamed into a matcher
+    (``IocUpdater``), the bundle itself made once in a child process."""
+    import multiprocessing
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from contracts.indicator_wire import BundleManifest, open_bundle
+    from contracts.signing import key_id
+
+    if n not in _BUNDLES:
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            _BUNDLES[n] = pool.apply(_signed_bundle, (n,))
+    manifest_json, parts, raw = _BUNDLES[n]
+    public = Ed25519PublicKey.from_public_bytes(raw)
+    manifest = BundleManifest.model_validate_json(manifest_json)
+    verified = open_bundle(manifest, parts, {key_id(public): public})
+    return IocMatcher.build(manifest.version, verified.indicators())
+
+
+EXTRAS = ("inventory", "ioc", "evidence")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -234,6 +305,18 @@ def main() -> int:
         help="no L7 metadata (DNS/TLS/JA4/HTTP/SSH) and no community-id on flows (both runs)",
     )
     ap.add_argument(
+        "--extras",
+        default=",".join(EXTRAS),
+        help="the agent's parts beside detection, on in every full-stack replay (default: all, "
+        "as the agent ships): inventory, ioc (a 100,000-indicator bundle), evidence (32 MiB ring); "
+        "'' for none",
+    )
+    ap.add_argument(
+        "--extras-compare",
+        action="store_true",
+        help="replay once more with each extra off, and once with none: the cost of each",
+    )
+    ap.add_argument(
         "--l7-compare",
         action="store_true",
         help="replay once more with L7 metadata and community-id off: l7_off_packets_per_second",
@@ -247,7 +330,11 @@ def main() -> int:
         lambda: run(args.pcap, args.train_packets, args.rules, None, baseline=False, l7=l7),
     )
 
-    def full(l7_on: bool) -> dict:
+    extras = frozenset(x for x in args.extras.split(",") if x)
+    if extras - set(EXTRAS):
+        ap.error(f"unknown extras {sorted(extras - set(EXTRAS))}; choose from {', '.join(EXTRAS)}")
+
+    def full(l7_on: bool, on: frozenset[str] = extras) -> dict:
         return run(
             args.pcap,
             args.train_packets,
@@ -257,10 +344,17 @@ def main() -> int:
             args.learn_flows,
             args.learn_hours,
             l7=l7_on,
+            extras=on,
         )
 
     res = best_of(args.reps, lambda: full(l7))
     l7_off = best_of(args.reps, lambda: full(False)) if args.l7_compare and l7 else None
+    without: dict[str, float] = {}
+    if args.extras_compare and extras:
+        for name in [*sorted(extras), "all_extras"]:
+            on = frozenset() if name == "all_extras" else extras - {name}
+            r = best_of(args.reps, lambda on=on: full(l7, on))  # type: ignore[misc]
+            without[name] = r["seconds"]
     # peak of the replays themselves (the metrics below import scikit-learn, which the agent never does)
     peak_rss_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     n = len(res["scores"])
@@ -269,9 +363,10 @@ def main() -> int:
     out: dict = {
         "pcap": str(args.pcap),
         "packets": n,
-        "stack": "edge_agent.agent.load_scorer: rules + baseline (learned on the capture)"
+        "stack": "edge_agent.agent.load_detectors: rules + baseline (learned on the capture)"
         + (" + int8 LSTM" if args.lstm else "")
-        + " + host-window escalation",
+        + " + host-window escalation"
+        + "".join(f" + {x}" for x in sorted(extras)),
         "seconds": round(res["seconds"], 3),
         "cpu_seconds": round(res["cpu_seconds"], 3),
         "reps": args.reps,
@@ -279,6 +374,18 @@ def main() -> int:
         "rules_only_packets_per_second": rules_pps,
         "speed_vs_rules_only": round(pps / max(rules_pps, 1), 3),
         "l7_metadata_and_community_id": l7,
+        "extras": sorted(extras),
+        "evidence_ring": res["evidence_ring"],
+        **(
+            {
+                "without_extra_packets_per_second": {k: round(n / v) for k, v in without.items()},
+                "extra_cost_us_per_packet": {
+                    k: round((res["seconds"] - v) / n * 1e6, 2) for k, v in without.items()
+                },
+            }
+            if without
+            else {}
+        ),
         **(
             {
                 "l7_off_packets_per_second": round(n / l7_off["seconds"]),

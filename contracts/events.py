@@ -167,6 +167,23 @@ class AnomalyEvent(EventBase):
     techniques: Techniques = Field(default_factory=list)
     """MITRE ATT&CK technique ids of the rule that fired (empty for unsupervised detectors)."""
 
+    @classmethod
+    def about_flow(cls, flow: FlowRecord, **fields: Any) -> AnomalyEvent:
+        """A verdict about ``flow``: the sensor, the flow's id, hosts, port, time window and
+        Community ID (the key a SOC joins on) come from the flow; ``fields`` say the rest (and
+        may override those, e.g. the window of a beaconing verdict)."""
+        of_flow: dict[str, Any] = {
+            "node_id": flow.node_id,
+            "flow_id": flow.flow_id,
+            "community_id": flow.community_id,
+            "src_ip": flow.src_ip,
+            "dst_ip": flow.dst_ip,
+            "dst_port": flow.dst_port,
+            "window_start": flow.start_ts,
+            "window_end": flow.end_ts,
+        }
+        return cls(**(of_flow | fields))
+
 
 class FeatureContribution(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)

@@ -274,20 +274,14 @@ class IocDetector:
 
     def _event(self, flow: FlowRecord, hit: Hit, n: int, version: int) -> AnomalyEvent:
         ind = hit.indicator
-        return AnomalyEvent(
-            node_id=flow.node_id,
+        return AnomalyEvent.about_flow(
+            flow,
             detector="ioc",
             rule_id=f"ioc_{ind.type}",
             score=ind.confidence / 100.0,
             threshold=0.0,
             severity=severity_of(ind.confidence),
             family=ind.family,  # type: ignore[arg-type]
-            flow_id=flow.flow_id,
-            src_ip=flow.src_ip,
-            dst_ip=flow.dst_ip,
-            dst_port=flow.dst_port,
-            window_start=flow.start_ts,
-            window_end=flow.end_ts,
             techniques=merge(ind.techniques, FAMILY_TECHNIQUES.get(ind.family, ())),
             evidence={
                 "indicator": ind.value,

@@ -235,18 +235,12 @@ class LstmDetector:
         if score <= m.threshold:
             return []
         return [
-            AnomalyEvent(
-                node_id=flow.node_id,
+            AnomalyEvent.about_flow(
+                flow,
                 detector="lstm",
                 score=score,
                 threshold=m.threshold,
                 severity="high" if score > 3 * m.threshold else "medium",
-                flow_id=flow.flow_id,
-                src_ip=flow.src_ip,
-                dst_ip=flow.dst_ip,
-                dst_port=flow.dst_port,
-                window_start=flow.start_ts,
-                window_end=flow.end_ts,
                 model_version=m.version,
                 evidence={
                     "window": m.window,

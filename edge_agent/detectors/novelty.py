@@ -145,18 +145,12 @@ class NoveltyDetector:
         if s <= 1.0:
             return []
         return [
-            AnomalyEvent(
-                node_id=flow.node_id,
+            AnomalyEvent.about_flow(
+                flow,
                 detector="novelty",
                 score=s,
                 threshold=1.0,
                 severity="low",
-                flow_id=flow.flow_id,
-                src_ip=flow.src_ip,
-                dst_ip=flow.dst_ip,
-                dst_port=flow.dst_port,
-                window_start=flow.start_ts,
-                window_end=flow.end_ts,
             )
         ]
 

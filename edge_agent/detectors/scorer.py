@@ -214,19 +214,13 @@ class EdgeScorer:
             evidence["agreed"] = "novelty+lstm"
         evidence["dst_port"] = flow.dst_port
         evidence["proto"] = flow.proto
-        return AnomalyEvent(
-            node_id=flow.node_id,
+        return AnomalyEvent.about_flow(
+            flow,
             detector=detector,  # type: ignore[arg-type]
             score=round(score, 6),
             threshold=cfg.alarm,
             severity=severity,
             family=family,
-            flow_id=flow.flow_id,
-            src_ip=flow.src_ip,
-            dst_ip=flow.dst_ip,
-            dst_port=flow.dst_port,
-            window_start=flow.start_ts,
-            window_end=flow.end_ts,
             model_version=self.version if detector == "lstm" else None,
             evidence=evidence,
         )

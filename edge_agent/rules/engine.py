@@ -174,8 +174,8 @@ class RuleEngine:
                 continue
             score = self._value(flow, rule.score)
             out.append(
-                AnomalyEvent(
-                    node_id=flow.node_id,
+                AnomalyEvent.about_flow(
+                    flow,
                     detector="rules",
                     rule_id=rule.id,
                     score=score,
@@ -183,12 +183,6 @@ class RuleEngine:
                     severity=rule.severity,
                     family=rule.family,
                     techniques=list(rule.techniques),
-                    flow_id=flow.flow_id,
-                    src_ip=flow.src_ip,
-                    dst_ip=flow.dst_ip,  # type: ignore[arg-type]
-                    dst_port=flow.dst_port,
-                    window_start=flow.start_ts,
-                    window_end=flow.end_ts,
                     evidence={
                         "rule": rule.description,
                         rule.score: score,
@@ -231,8 +225,8 @@ class RuleEngine:
             if folded is None:
                 continue
             out.append(
-                AnomalyEvent(
-                    node_id=flow.node_id,
+                AnomalyEvent.about_flow(
+                    flow,
                     detector="rules",
                     rule_id=rule.id,
                     score=1.0 - jitter,
@@ -240,12 +234,7 @@ class RuleEngine:
                     severity=rule.severity,
                     family=rule.family,
                     techniques=list(rule.techniques),
-                    flow_id=flow.flow_id,
-                    src_ip=flow.src_ip,
-                    dst_ip=flow.dst_ip,  # type: ignore[arg-type]
-                    dst_port=flow.dst_port,
                     window_start=s[0],
-                    window_end=flow.end_ts,
                     evidence={
                         "rule": rule.description,
                         "interval_s": round(mean, 3),

@@ -267,18 +267,12 @@ class IForestService:
             if score <= model.threshold:
                 continue
             out.append(
-                AnomalyEvent(
-                    node_id=flow.node_id,
+                AnomalyEvent.about_flow(
+                    flow,
                     detector="iforest",
                     score=score,
                     threshold=model.threshold,
                     severity="medium" if len(sensors) >= 2 else "low",
-                    flow_id=flow.flow_id,
-                    src_ip=flow.src_ip,
-                    dst_ip=flow.dst_ip,
-                    dst_port=flow.dst_port,
-                    window_start=flow.start_ts,
-                    window_end=flow.end_ts,
                     evidence={
                         "sensors_seeing_source": len(sensors),
                         "sensors": ",".join(sensors)[:200],

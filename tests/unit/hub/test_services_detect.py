@@ -51,6 +51,17 @@ def test_iforest_flags_outliers_and_counts_sensors_seeing_the_source(forest):  #
     assert out[1].evidence["sensors_seeing_source"] == 2
 
 
+def test_an_iforest_verdict_carries_its_flow_s_community_id(forest):  # type: ignore[no-untyped-def]
+    # prepare: a sensor's flow with its Community ID (the SOC's join key)
+    cid = "1:LQU9qZlK+B5F3KDmev6m5PMibrg="
+    hot = _f(1, "pi-1", hot=True).model_copy(update={"community_id": cid})
+    # execute
+    out = IForestService(forest).handle([hot])
+    # assert: the hub's verdict about the flow can be joined with the sensor's records
+    assert [(a.flow_id, a.community_id) for a in out] == [("f-pi-1-1", cid)]
+    assert (out[0].src_ip, out[0].window_end) == (hot.src_ip, hot.end_ts)
+
+
 def _node_flows(node: str, n: int, start: int = 0, t: float = 0.0) -> list[FlowRecord]:
     """``n`` ordinary flows of one node (features near 10, varied by a fixed seed)."""
     rng = np.random.default_rng(start + 7)
