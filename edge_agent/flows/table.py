@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from contracts.events import FlowRecord
+from contracts.events import SCHEMA_VERSION, FlowRecord
+from contracts.features import FEATURE_VERSION
 from edge_agent.capture.l7 import L7Stats
 from edge_agent.capture.l7.tap import Starter, wants
 from edge_agent.capture.packet import ACK, SYN, TCP, Packet
@@ -176,7 +177,7 @@ def _values(  # one argument per field of the record
 ) -> dict[str, Any]:
     """Every field of a :class:`FlowRecord`, in the model's order (the JSON keeps this order)."""
     return {
-        "schema_version": 1,
+        "schema_version": SCHEMA_VERSION,
         "event_id": event_id,
         "node_id": node_id,
         "ts": ts,
@@ -190,7 +191,7 @@ def _values(  # one argument per field of the record
         "start_ts": start_ts,
         "end_ts": end_ts,
         "end_reason": end_reason,
-        "feature_version": 1,
+        "feature_version": FEATURE_VERSION,
         "features": features,
         "label": label,
         "community_id": community_id,
