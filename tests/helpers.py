@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 
 def wait_until(cond: Callable[[], bool], timeout: float = 20.0, every: float = 0.05) -> bool:
@@ -14,3 +15,13 @@ def wait_until(cond: Callable[[], bool], timeout: float = 20.0, every: float = 0
             return True
         time.sleep(every)
     return cond()
+
+
+def day_safe_now(margin_s: float = 1800.0) -> datetime:
+    """Now (UTC), or ``margin_s`` earlier when now is that close to midnight: a module that
+    builds a day's rows from one clock keeps them, and its runs, inside one UTC day (a CI
+    run that crossed midnight once saw two different "todays")."""
+    now = datetime.now(UTC)
+    if (now + timedelta(seconds=margin_s)).date() != now.date():
+        now -= timedelta(seconds=margin_s)
+    return now

@@ -17,7 +17,7 @@ import subprocess
 import threading
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
@@ -32,13 +32,14 @@ from hub.storage import EventStore
 from hub.storage.partitions import bucket, create_range
 from hub.storage.retention import RetentionSettings, run_retention
 from tests.harness.servers import PostgresServer
+from tests.helpers import day_safe_now
 from tests.unit.contracts.samples import flow
 
 pytestmark = pytest.mark.integration
 PORT = 25532
 DISK_MB = 16
 N = 3000
-NOW = datetime.now(UTC)
+NOW = day_safe_now()
 
 
 @pytest.fixture
@@ -152,7 +153,7 @@ def test_disk_full_is_retried_until_retention_frees_space(small_pg, kafka_server
     second, t2, stop2 = _start(kafka_server.url, topic, group, db)
     try:
         assert _wait(lambda: second.retries >= 1, 60)
-        report = run_retention(store.engine, RetentionSettings(flows_days=2))
+        report = run_retention(store.engine, RetentionSettings(flows_days=2), now=NOW.timestamp())
         assert _wait(lambda: _count(store, node) == (N, N), 120), _count(store, node)
     finally:
         stop2.set()

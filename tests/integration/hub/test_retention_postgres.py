@@ -15,10 +15,12 @@ from hub.storage import EventStore
 from hub.storage.migrate import upgrade
 from hub.storage.partitions import DAY, bucket, create_range, list_partitions, partition_name
 from hub.storage.retention import RetentionSettings, pg_size, run_retention
+from tests.helpers import day_safe_now
 from tests.unit.contracts.samples import all_samples, flow
 
 pytestmark = pytest.mark.integration
-NOW = datetime.now(UTC)
+NOW = day_safe_now()  # the one clock of this module: every retention run is given it
+T = NOW.timestamp()
 FAR = datetime(2099, 6, 1, tzinfo=UTC)  # the contracts allow times up to 2100
 
 
@@ -120,7 +122,7 @@ def test_age_drops_whole_partitions_and_trims_the_default_by_rows(store):
         [AnomalyEvent(node_id="pi-1", detector="rules", score=1, threshold=1, ts=NOW)]
     )
 
-    report = run_retention(store.engine, RetentionSettings(flows_days=7, events_days=30))
+    report = run_retention(store.engine, RetentionSettings(flows_days=7, events_days=30), now=T)
 
     assert sorted(report.partitions_dropped) == sorted(_day(d) for d in (12, 9, 8))
     assert report.rows_deleted["flows"] == 90
@@ -129,7 +131,7 @@ def test_age_drops_whole_partitions_and_trims_the_default_by_rows(store):
     names = {p.name for p in _list(store)}
     assert {"flows_default", _day(0), _day(1)} <= names
     assert _where(store, "flows") == {_day(1): 30, _day(0): 30, "flows_default": 2}
-    assert _where(store, "events") == {partition_name("events", bucket(time.time(), 1)[0]): 1}
+    assert _where(store, "events") == {partition_name("events", bucket(T, 1)[0]): 1}
 
 
 def _list(store: EventStore) -> list:
@@ -145,15 +147,15 @@ def test_size_cap_drops_the_oldest_partitions_first_never_today_nor_default(stor
         store.insert_events(_flows(400, when, f"d{d}-"))
     store.insert_events(_flows(10, FAR, "f"))
     settings = RetentionSettings(flows_days=30)
-    run_retention(store.engine, settings)  # partitions ahead made: the size is stable now
+    run_retention(store.engine, settings, now=T)  # partitions ahead made: the size is stable now
     with store.engine.connect() as conn:
         size = pg_size(conn)
     by_name = {p.name: p for p in _list(store)}
     oldest, second = by_name[_day(6)], by_name[_day(5)]
     cap_mb = (size - oldest.bytes + second.bytes / 2) / 1024 / 1024  # one partition's worth
 
-    one = run_retention(store.engine, RetentionSettings(flows_days=30, max_size_mb=cap_mb))
-    tiny = run_retention(store.engine, RetentionSettings(flows_days=30, max_size_mb=0.001))
+    one = run_retention(store.engine, RetentionSettings(flows_days=30, max_size_mb=cap_mb), now=T)
+    tiny = run_retention(store.engine, RetentionSettings(flows_days=30, max_size_mb=0.001), now=T)
 
     assert one.partitions_dropped == [_day(6)] and not one.over_cap
     assert one.size_after <= cap_mb * 1024 * 1024
@@ -163,9 +165,10 @@ def test_size_cap_drops_the_oldest_partitions_first_never_today_nor_default(stor
 
 
 def test_partitions_are_made_ahead_by_the_job(store):
-    report = run_retention(store.engine, RetentionSettings(ahead_days=6))
+    now = time.time()
+    report = run_retention(store.engine, RetentionSettings(ahead_days=6), now=now)
 
-    today = bucket(time.time(), 1)[0]
+    today = bucket(now, 1)[0]
     ahead = {partition_name("flows", today + d * DAY) for d in range(7)}
     assert ahead <= {p.name for p in _list(store)}
     assert set(report.partitions_created) >= {_day(-6)}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
@@ -17,9 +17,11 @@ from hub.retention_cli import run_loop
 from hub.storage import EventStore
 from hub.storage.retention import RetentionSettings, run_retention
 from hub.storage.retention_sqlite import sqlite_size
+from tests.helpers import day_safe_now
 from tests.unit.contracts.samples import all_samples, flow
 
-NOW = datetime.now(UTC)
+NOW = day_safe_now()  # the one clock of this module: every retention run is given it
+T = NOW.timestamp()
 
 
 def _flows(n: int, age_days: float, tag: str) -> list:
@@ -49,7 +51,7 @@ def test_age_deletes_old_rows_of_each_kind_and_keeps_the_rest(store):
     )
     settings = RetentionSettings(flows_days=7, events_days=30, batch_rows=64)
 
-    report = run_retention(store.engine, settings)
+    report = run_retention(store.engine, settings, now=T)
 
     assert report.rows_deleted["flows"] == 300
     assert report.rows_deleted["events"] == 2
@@ -75,11 +77,13 @@ def test_size_cap_deletes_oldest_first_and_never_today(store):
         store.insert_events(_flows(1500, age, f"d{age}-"))
     today = _flows(500, 0, "today")
     store.insert_events(today)
-    run_retention(store.engine, RetentionSettings(flows_days=30))  # vacuum mode, baseline
+    run_retention(store.engine, RetentionSettings(flows_days=30), now=T)  # vacuum mode, baseline
     full = sqlite_size(store.engine)
     cap_mb = full * 0.6 / 1024 / 1024
 
-    report = run_retention(store.engine, RetentionSettings(flows_days=30, max_size_mb=cap_mb))
+    report = run_retention(
+        store.engine, RetentionSettings(flows_days=30, max_size_mb=cap_mb), now=T
+    )
 
     assert report.size_after <= cap_mb * 1024 * 1024 < report.size_before
     assert report.bytes_freed == report.size_before - report.size_after > 0
@@ -95,7 +99,7 @@ def test_a_cap_that_only_today_could_meet_is_reported_not_forced(store):
     today = _flows(800, 0, "t")
     store.insert_events(today)
 
-    report = run_retention(store.engine, RetentionSettings(max_size_mb=0.01))
+    report = run_retention(store.engine, RetentionSettings(max_size_mb=0.01), now=T)
 
     assert report.over_cap
     assert _count(store, "flows") == 800
