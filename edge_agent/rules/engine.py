@@ -42,6 +42,14 @@ def _bogon(ip: str) -> float:
     return 1.0 if any(a in n for n in _BOGONS if n.version == a.version) else 0.0
 
 
+def _selectivity(c: Condition) -> int:
+    if c.op in ("ge", "gt") and isinstance(c.value, int | float) and c.value > 1:
+        return 0
+    if c.op in ("eq", "in"):
+        return 1
+    return 2
+
+
 class RuleEngine:
     """Evaluates flow rules on every finished flow and beaconing over flow start times."""
 
@@ -62,6 +70,8 @@ class RuleEngine:
         self._suppressed: defaultdict[tuple[str, str], int] = defaultdict(int)
         self._starts: dict[tuple[str, str, int], deque[float]] = {}
         self._compiled: dict[str, Any] = {}
+        self._matcher: Callable[[FlowRecord, list[float]], list[int]] | None = None
+        self._matcher_of: tuple[list[FlowRule], int] | None = None
         self.last_matches: list[str] = []
         """Ids of the rules the last flow matched (suppressed or not)."""
 
@@ -114,17 +124,53 @@ class RuleEngine:
             "not_in": lambda v, x: v not in x,
         }
 
-        def selectivity(c: Condition) -> int:
-            if c.op in ("ge", "gt") and isinstance(c.value, int | float) and c.value > 1:
-                return 0
-            if c.op in ("eq", "in"):
-                return 1
-            return 2
-
         out = []
-        for c in sorted(conds, key=selectivity):
+        for c in sorted(conds, key=_selectivity):
             out.append((FEATURE_INDEX.get(c.name, -1), self._getter(c.name), ops[c.op], c.value))
         return out
+
+    def _compile_matcher(self) -> Callable[[FlowRecord, list[float]], list[int]]:
+        """One Python function over every flow rule: the indices of the rules ``flow``
+        matches, in rule order. Each rule is an ``if`` over its conditions (``_compile``'s
+        order, the values bound as constants), ``any`` groups an ``or`` of them; what
+        ``_matches`` decides for each rule, without a call and a loop per rule and condition."""
+        rules = tuple(self.flow_rules)
+        consts: dict[str, Any] = {"_bogon": _bogon}
+        symbols = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<", "eq": "==", "ne": "!="}
+        symbols |= {"in": "in", "not_in": "not in"}
+
+        def expr(name: str) -> str:
+            idx = FEATURE_INDEX.get(name)
+            if idx is not None:
+                return f"f[{idx}]"
+            return {
+                "dst_port": "flow.dst_port",
+                "src_port": "flow.src_port",
+                "proto": "flow.proto",
+                "land": "(1.0 if flow.src_ip == flow.dst_ip else 0.0)",
+                "src_bogon": "_bogon(flow.src_ip)",
+                "dst_bogon": "_bogon(flow.dst_ip)",
+                "byte_ratio": f"(f[{_BWD_BYTES}] / max(f[{_FWD_BYTES}], 1.0))",
+            }[name]
+
+        def conj(conds: tuple[Condition, ...]) -> str:
+            parts = []
+            for c in sorted(conds, key=_selectivity):
+                const = f"c{len(consts)}"
+                consts[const] = c.value
+                parts.append(f"{expr(c.name)} {symbols[c.op]} {const}")
+            return " and ".join(parts) or "True"
+
+        lines = ["def match(flow, f):", "    out = []"]
+        for i, rule in enumerate(rules):
+            test = conj(rule.match)
+            if rule.any_of:
+                test = f"({test}) and ({' or '.join(f'({conj(g)})' for g in rule.any_of)})"
+            lines += [f"    if {test}:", f"        out.append({i})"]
+        lines.append("    return out")
+        exec(compile("\n".join(lines), f"<rules {len(rules)}>", "exec"), consts)  # noqa: S102
+        self._matcher, self._matcher_of = consts["match"], (self.flow_rules, len(rules))
+        return consts["match"]  # type: ignore[no-any-return]
 
     def _matches(self, rule: FlowRule, flow: FlowRecord, feats: list[float]) -> bool:
         compiled = self._compiled.get(rule.id)
@@ -162,10 +208,12 @@ class RuleEngine:
     def on_flow(self, flow: FlowRecord) -> list[AnomalyEvent]:
         out: list[AnomalyEvent] = []
         self.last_matches = matched = []
-        feats = flow.features
-        for rule in self.flow_rules:
-            if not self._matches(rule, flow, feats):
-                continue
+        rules = self.flow_rules
+        matcher = self._matcher
+        if matcher is None or self._matcher_of != (rules, len(rules)):
+            matcher = self._compile_matcher()
+        for i in matcher(flow, flow.features):
+            rule = rules[i]
             matched.append(rule.id)
             self.hits[rule.id] += 1
             host = flow.dst_ip if rule.key == "dst" else flow.src_ip

@@ -20,6 +20,7 @@ from edge_agent.detectors.lstm import LoadedModel, LstmDetector
 from edge_agent.detectors.novelty import NoveltyModel
 from edge_agent.flows import table
 from edge_agent.pipeline import Pipeline
+from edge_agent.rules import RuleEngine
 
 SHIPPED = Path(__file__).resolve().parents[3] / "models" / "artifacts" / "lstm-ae"
 SIM = "sim:demo?seed=11&hosts=6&duration=90"
@@ -123,3 +124,60 @@ def test_address_text_is_cached_and_bounded(addr, monkeypatch):
     table._ip_text(b"\x01\x02\x03\x04")
     table._ip_text(b"\x01\x02\x03\x05")  # full: cleared, never more than MAX_IPS entries
     assert len(table._IPS) <= 2
+
+
+def test_the_compiled_rule_matcher_decides_what_each_rule_decides(tmp_path):
+    # prepare: the shipped rules plus a user file with every field and operator, and flows
+    # whose features sit on, just below and just above every threshold the rules name
+    user = tmp_path / "user.toml"
+    user.write_text(
+        "[[rule]]\nid = 'every_field'\nseverity = 'low'\nscore = 'byte_ratio'\nthreshold = 1\n"
+        "match = { byte_ratio = { gt = 2 }, land = { ne = 1 }, dst_bogon = { lt = 1 } }\n"
+        "any = [ { src_bogon = { eq = 1 } }, { proto = { not_in = [6] }, src_port = { ge = 9 } } ]\n"
+        "[[rule]]\nid = 'any_only'\nseverity = 'low'\nscore = 'proto'\nthreshold = 1\n"
+        "match = {}\nany = [ { dst_port = { in = [53] } }, { fwd_packets = { le = 1 } } ]\n"
+    )
+    engine = RuleEngine(user)
+    rules = engine.flow_rules
+    values = sorted(
+        {
+            float(v)
+            for r in rules
+            for g in (r.match, *r.any_of)
+            for c in g
+            for v in (c.value if isinstance(c.value, frozenset) else (c.value,))
+        }
+    )
+    rng = np.random.default_rng(7)
+    flows = _sim_flows()
+    probes = []
+    for i in range(3000):
+        base = flows[i % len(flows)]
+        feats = [
+            float(rng.choice(values)) + float(rng.choice([-1.0, 0.0, 0.5, 1.0]))
+            if rng.random() < 0.5
+            else x
+            for x in base.features
+        ]
+        probes.append(
+            base.model_copy(
+                update={
+                    "features": feats,
+                    "dst_port": int(rng.choice([53, 22, 80, 123, 3389, 40000])),
+                    "src_port": int(rng.choice([19, 53, 1900, 5, 50000])),
+                    "proto": int(rng.choice([1, 6, 17])),
+                    "src_ip": str(rng.choice(["10.0.0.1", "127.0.0.1", base.src_ip])),
+                    "dst_ip": str(rng.choice(["10.0.0.1", "224.0.0.9", base.dst_ip])),
+                }
+            )
+        )
+    # execute
+    matcher = engine._compile_matcher()
+    got = [matcher(f, f.features) for f in probes]
+    # assert: the indices of the rules each flow matches, in rule order, as _matches says
+    want = [[i for i, r in enumerate(rules) if engine._matches(r, f, f.features)] for f in probes]
+    assert got == want
+    assert sum(map(len, want)) > 300 and {i for w in want for i in w} >= {
+        len(rules) - 2,
+        len(rules) - 1,
+    }
