@@ -60,9 +60,16 @@ class LoadedModel:
 
     span: np.ndarray = field(init=False, repr=False)
     """``hi - lo``, once (the same float32 values ``scale_logged`` computes on every call)."""
+    in_range: bool = field(init=False, repr=False)
+    """Whether every scaled value (in [0, 1]) quantizes into [-128, 127] without the clip:
+    ``x / scale + zero`` and its rounding are monotone, so the ends 0 and 1 bound them all."""
 
     def __post_init__(self) -> None:
         self.span = self.hi - self.lo
+        ends = np.rint(
+            np.divide(np.array([0.0, 1.0], dtype=np.float32), self.in_scale) + self.in_zero
+        )
+        self.in_range = bool(ends[0] >= -128 and ends[1] <= 127)
 
     def scale_row(self, features: list[float]) -> np.ndarray:
         """One flow's features as the model sees them: log-scaled into [0, 1] (float32).
@@ -87,13 +94,32 @@ class LoadedModel:
         np.minimum(q, 127, out=q)
         return q.astype(np.int8)
 
+    def scale_into(self, features: list[float], x: np.ndarray, q: np.ndarray) -> None:
+        """``x[:] = scale_row(features)`` and ``q[:] = quantize(x)``, written into a window's
+        rows (float32 ``x``, int8 ``q``): the same ufuncs on the same values, the rounding cast
+        straight into ``q`` (an integral value in range: exact) and, when ``in_range``, no
+        clip (it changes nothing there)."""
+        x[:] = features  # the float32 of each Python float, as np.array(features, float32)
+        np.maximum(x, 0.0, out=x)
+        np.log1p(x, out=x)
+        np.subtract(x, self.lo, out=x)
+        np.divide(x, self.span, out=x)
+        np.maximum(x, 0.0, out=x)
+        np.minimum(x, 1.0, out=x)
+        if not self.in_range:
+            q[:] = self.quantize(x)
+            return
+        t = np.divide(x, self.in_scale)
+        np.add(t, self.in_zero, out=t)
+        np.rint(t, out=q, casting="unsafe")
+
     def score_quantized(self, x: np.ndarray, q: np.ndarray) -> float:
         """Reconstruction error (MSE) of a window: scaled rows ``x`` and their int8 ``q``."""
         with self.lock:
             self.interpreter.set_tensor(self.in_index, q[None])
             self.interpreter.invoke()
             recon = self.interpreter.get_tensor(self.out_index)[0]
-        d = (recon - x).ravel()
+        d = np.subtract(recon, x, out=recon).ravel()  # get_tensor gives a copy: ours to reuse
         return float(d @ d) / d.size
 
     def score_scaled(self, x: np.ndarray) -> float:
@@ -205,26 +231,24 @@ class LstmDetector:
         if m is not self._hosts_model:  # a new model may scale differently: start windows anew
             self._hosts.clear()
             self._hosts_model = m
-        x = m.scale_row(flow.features)
-        q = m.quantize(x)
         hosts, src = self._hosts, flow.src_ip
         win = hosts.get(src)
         if win is None:  # a host's first flow fills its window (the oldest row pads it)
-            xs = np.empty((m.window, x.size), dtype=x.dtype)
-            qs = np.empty((m.window, q.size), dtype=q.dtype)
-            xs[:] = x
-            qs[:] = q
-            win = hosts[src] = (xs, qs)
+            xs = np.empty((m.window, m.lo.size), dtype=np.float32)
+            qs = np.empty((m.window, m.lo.size), dtype=np.int8)
+            m.scale_into(flow.features, xs[-1], qs[-1])
+            xs[:-1] = xs[-1]
+            qs[:-1] = qs[-1]
+            hosts[src] = (xs, qs)
             if len(hosts) > MAX_HOSTS:
                 hosts.popitem(last=False)
         else:
             hosts.move_to_end(src)
             xs, qs = win
             xs[:-1] = xs[1:]  # 9 rows moved: as cheap as a ring index, and the window in order
-            xs[-1] = x
             qs[:-1] = qs[1:]
-            qs[-1] = q
-        score = m.score_quantized(win[0], win[1])
+            m.scale_into(flow.features, xs[-1], qs[-1])  # the new row, in place
+        score = m.score_quantized(xs, qs)
         self.scored += 1
         self.last_error = score
         return score

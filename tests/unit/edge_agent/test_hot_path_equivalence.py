@@ -181,3 +181,19 @@ def test_the_compiled_rule_matcher_decides_what_each_rule_decides(tmp_path):
         len(rules) - 2,
         len(rules) - 1,
     }
+
+
+@pytest.mark.parametrize("in_range", [True, False])
+def test_lstm_rows_written_in_place_equal_scale_row_and_quantize(in_range):
+    m = LstmDetector.load(SHIPPED).model
+    assert m.in_range  # the shipped model: [0, 1] quantizes into int8 without the clip
+    m.in_range = in_range  # False: the clipping path, as for a model whose range overflows
+    rng = np.random.default_rng(4)
+    rows = np.concatenate(
+        [rng.lognormal(3, 4, (300, m.lo.size)), -rng.random((5, m.lo.size)), np.zeros((1, 49))]
+    )
+    x, q = np.empty((2, m.lo.size), np.float32), np.empty((2, m.lo.size), np.int8)
+    for row in rows.tolist():
+        m.scale_into(row, x[1], q[1])
+        want = m.scale_row(row)
+        assert np.array_equal(x[1], want) and np.array_equal(q[1], m.quantize(want))
