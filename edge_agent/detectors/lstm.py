@@ -64,8 +64,16 @@ class LoadedModel:
     """Whether every scaled value (in [0, 1]) quantizes into [-128, 127] without the clip:
     ``x / scale + zero`` and its rounding are monotone, so the ends 0 and 1 bound them all."""
 
+    _consts: tuple[np.ndarray, ...] = field(init=False, repr=False)
+    """0, 1, ``in_scale`` and ``in_zero`` as 0-d float32 arrays: what numpy turns the Python
+    scalars into on every call (a float32 array beside a Python scalar computes in float32),
+    made once."""
+
     def __post_init__(self) -> None:
         self.span = self.hi - self.lo
+        self._consts = tuple(
+            np.array(v, dtype=np.float32) for v in (0.0, 1.0, self.in_scale, self.in_zero)
+        )
         ends = np.rint(
             np.divide(np.array([0.0, 1.0], dtype=np.float32), self.in_scale) + self.in_zero
         )
@@ -99,18 +107,19 @@ class LoadedModel:
         rows (float32 ``x``, int8 ``q``): the same ufuncs on the same values, the rounding cast
         straight into ``q`` (an integral value in range: exact) and, when ``in_range``, no
         clip (it changes nothing there)."""
+        zero, one, scale, qzero = self._consts
         x[:] = features  # the float32 of each Python float, as np.array(features, float32)
-        np.maximum(x, 0.0, out=x)
+        np.maximum(x, zero, out=x)
         np.log1p(x, out=x)
         np.subtract(x, self.lo, out=x)
         np.divide(x, self.span, out=x)
-        np.maximum(x, 0.0, out=x)
-        np.minimum(x, 1.0, out=x)
+        np.maximum(x, zero, out=x)
+        np.minimum(x, one, out=x)
         if not self.in_range:
             q[:] = self.quantize(x)
             return
-        t = np.divide(x, self.in_scale)
-        np.add(t, self.in_zero, out=t)
+        t = np.divide(x, scale)
+        np.add(t, qzero, out=t)
         np.rint(t, out=q, casting="unsafe")
 
     def score_quantized(self, x: np.ndarray, q: np.ndarray) -> float:

@@ -17,6 +17,8 @@ from contracts.events import AnomalyEvent, FlowRecord
 from contracts.features import FEATURE_VERSION, FLOW_FEATURES
 from contracts.scaling import log_features
 
+_sum = np.add.reduce
+
 
 def transform(x: np.ndarray) -> np.ndarray:
     return log_features(x, dtype=None)
@@ -42,6 +44,7 @@ class NoveltyModel:
     ) -> None:
         self.lo, self.hi, self.scale, self.threshold = lo, hi, scale, threshold
         self.services = services
+        self._zero = np.zeros((), dtype=np.float64)  # the 0.0 numpy makes of a Python 0.0
 
     def flow_score(self, flow: FlowRecord) -> float:
         """Score in threshold units: 1.0 is the benign 99th percentile."""
@@ -82,16 +85,17 @@ class NoveltyModel:
     def row_score(self, features: list[float]) -> float:
         """``float(score(np.asarray(features)))`` of one flow, in place on two buffers (the
         same float64 ufuncs in the same order: the same value to the bit)."""
+        zero = self._zero
         x = np.array(features, dtype=np.float64)
-        np.maximum(x, 0.0, out=x)
+        np.maximum(x, zero, out=x)
         np.log1p(x, out=x)
         over = np.subtract(x, self.hi)
-        np.maximum(over, 0.0, out=over)
+        np.maximum(over, zero, out=over)
         np.subtract(self.lo, x, out=x)
-        np.maximum(x, 0.0, out=x)
+        np.maximum(x, zero, out=x)
         np.add(over, x, out=over)
         np.divide(over, self.scale, out=over)
-        return float(over.sum())
+        return float(_sum(over))  # what ndarray.sum calls, without its Python wrapper
 
     def score(self, features: np.ndarray, transformed: bool = False) -> np.ndarray:
         x = features if transformed else transform(np.asarray(features, dtype=np.float64))
