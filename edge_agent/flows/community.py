@@ -3,17 +3,12 @@ reference implementation (the ``communityid`` package).
 
 The flow table computes it once, when a flow is created. The tuple handed to the package is
 already in network byte order and in the specification's canonical order (the smaller
-endpoint first). For every protocol but ICMP the hash is the package's ``CommunityID.hash``
-of that tuple written out: SHA-1 over the seed, the addresses, the protocol, a zero pad byte
-and the two ports (the packet's, 0 for a protocol without), base64 after "1:" (a test
-compares it with the package on random tuples); ICMP goes through the package's own
-type/code pairing (``FlowTuple``'s bidirectional handling) in full.
+endpoint first), so the package hashes it without its slower conversions; ICMP goes through
+the package's own type/code pairing (``FlowTuple``'s bidirectional handling) in full.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import logging
 import struct
 
@@ -22,9 +17,6 @@ from communityid import CommunityID, FlowTuple
 from edge_agent.capture.packet import ICMP, ICMP6, Packet
 
 _port = struct.Struct("!H").pack
-_ports = struct.Struct("!HH").pack
-_proto_pad = [struct.pack("!BB", p, 0) for p in range(256)]
-"""Each protocol's byte and the pad byte after it."""
 
 # The package traces every hash at INFO (its CLI's -vv): a log line per byte group per flow.
 logging.getLogger("communityid").setLevel(logging.WARNING)
@@ -39,13 +31,12 @@ replay capture 1024 entries (~0.1 MB) save as much as 16384: over half of its fl
 class CommunityIds:
     """Community IDs with one seed (0 by default, the value every tool uses unless told)."""
 
-    __slots__ = ("_algo", "_cache", "_seed")
+    __slots__ = ("_algo", "_cache")
 
     def __init__(self, seed: int = 0) -> None:
         if not 0 <= seed <= 0xFFFF:
             raise ValueError(f"community-id seed {seed} is not a 16-bit value")
         self._algo = CommunityID(seed=seed)
-        self._seed = _port(seed)
         self._cache: dict[object, str] = {}
 
     def of(self, pkt: Packet, key: object = None) -> str:
@@ -68,13 +59,11 @@ class CommunityIds:
         if proto in (ICMP, ICMP6):
             data, at = pkt.data, pkt.poff - 8  # the ICMP type and code
             mtype, code = (data[at], data[at + 1]) if at >= 0 and len(data) > at + 1 else (0, 0)
-            return str(self._algo.calc(FlowTuple(proto, pkt.src, pkt.dst, mtype, code)))
-        s, d, sp, dp = pkt.src, pkt.dst, pkt.sport, pkt.dport
-        if (d, dp) < (s, sp):
-            s, d, sp, dp = d, s, dp, sp
-        h = hashlib.sha1(self._seed, usedforsecurity=False)  # the spec's hash
-        h.update(s)
-        h.update(d)
-        h.update(_proto_pad[proto])
-        h.update(_ports(sp, dp))
-        return "1:" + base64.b64encode(h.digest()).decode("ascii")
+            value = self._algo.calc(FlowTuple(proto, pkt.src, pkt.dst, mtype, code))
+        else:
+            s, d, sp, dp = pkt.src, pkt.dst, pkt.sport, pkt.dport
+            if (d, dp) < (s, sp):
+                s, d, sp, dp = d, s, dp, sp
+            tpl = FlowTuple(proto, s, d, _port(sp), _port(dp), is_one_way=True)
+            value = self._algo.render(self._algo.hash(tpl))
+        return str(value)
