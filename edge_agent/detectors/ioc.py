@@ -3,10 +3,14 @@
 :class:`IocMatcher` is built once per bundle (:mod:`contracts.indicators`) into structures
 that answer in a few dictionary look-ups, whatever the bundle's size:
 
-- addresses (IPv4, IPv6) and JA4 fingerprints: one dict each, by canonical string;
+- addresses: one dict per IP version, by address integer (a hit is the indicator's own
+  canonical string, as before); JA4 fingerprints: one dict by string;
 - CIDRs: one dict per prefix length (network integer -> indicator), tried longest first;
 - domains: one dict of names; a name is looked up, then each parent suffix label by label,
   so ``evil.com`` matches ``evil.com`` and ``a.b.evil.com`` but never ``notevil.com``.
+
+Each entry is a key and a shared :data:`Profile` (what the indicator says), built one
+indicator at a time as the verified bundle streams.
 
 A flow is matched on its source and destination addresses, its DNS query name and answers
 (A/AAAA as addresses, CNAME as names), its TLS SNI and JA4, and its HTTP Host. Expired
@@ -18,27 +22,31 @@ host pair, and ``max_per_indicator`` per indicator, per ``suppress_s``;
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Final, NamedTuple
+from typing import Final, NamedTuple
 
 from contracts.attack import FAMILY_TECHNIQUES, merge
 from contracts.events import AnomalyEvent, FlowRecord, Severity
 from contracts.indicators import Indicator, IndicatorBundle
 
 MAX_SUPPRESS_KEYS = 100_000
-_EXPIRES: Final = 4
+_EXPIRES: Final = 2
 
-Entry = tuple[str, str, str, int, float, str, str, tuple[str, ...]]
-"""One indicator in the match tables: a plain tuple of plain values (the cycle collector stops
-tracking those, and equal sources / tags / expiries are shared), so a 100k bundle costs a few
-tens of MB and no garbage-collection time, where 100k pydantic models cost over 100 MB."""
+Profile = tuple[str, int, float, str, str, tuple[str, ...]]
+"""What an indicator says beyond its value: (sources comma-separated, confidence, expires_at,
+tag, family, techniques). A plain tuple of plain values, shared by every indicator that says the
+same (a feed's indicators mostly do): the match tables hold per indicator only its key (an
+address as an int, a name or JA4 as its string) and a reference to its profile, so a 100k bundle
+costs a few MB and no garbage-collection time (one tuple of eight fields per indicator cost
+about 25 MB; 100k pydantic models over 100 MB)."""
 
 
 class Match(NamedTuple):
-    """An indicator that matched (built from its :data:`Entry` only on a hit)."""
+    """An indicator that matched (built from its table key and :data:`Profile` only on a hit)."""
 
     type: str
     value: str
@@ -69,6 +77,12 @@ class Hit:
     observed: str
 
 
+def _ip_str(version: int, n: int) -> str:
+    """The canonical string of an address integer (what :func:`contracts.indicators.normalize`
+    makes of it)."""
+    return str(ipaddress.IPv4Address(n) if version == 4 else ipaddress.IPv6Address(n))
+
+
 def _ip_int(ip: str) -> tuple[int, int] | None:
     """``(version, integer)`` of an address string, None if it is not one."""
     try:
@@ -84,11 +98,12 @@ class IocMatcher:
 
     def __init__(self, bundle: IndicatorBundle | None = None) -> None:
         self.version = bundle.version if bundle is not None else 0
-        self.ips: dict[str, Entry] = {}
-        self.ja4: dict[str, Entry] = {}
-        self.domains: dict[str, Entry] = {}
-        self.nets: dict[int, dict[int, dict[int, Entry]]] = {4: {}, 6: {}}
-        """version -> prefix length -> network integer -> indicator."""
+        self.ips: dict[int, dict[int, Profile]] = {4: {}, 6: {}}
+        """version -> address integer -> profile (exact addresses)."""
+        self.ja4: dict[str, Profile] = {}
+        self.domains: dict[str, Profile] = {}
+        self.nets: dict[int, dict[int, dict[int, Profile]]] = {4: {}, 6: {}}
+        """version -> prefix length -> network integer -> profile."""
         self._plens: dict[int, list[int]] = {4: [], 6: []}
         self.size = 0
         if bundle is not None:
@@ -97,56 +112,59 @@ class IocMatcher:
     @classmethod
     def build(cls, version: int, indicators: Iterable[Indicator]) -> IocMatcher:
         """The matcher of a streamed bundle (:meth:`contracts.indicator_wire.VerifiedBundle.
-        indicators`): no indicator model is kept."""
+        indicators`): no indicator model is kept, each one goes into the tables as it comes."""
         m = cls()
         m.version = version
         m._fill(indicators)
         return m
 
     def _fill(self, indicators: Iterable[Indicator]) -> None:
-        shared: dict[Any, Any] = {}
+        profiles: dict[Profile, Profile] = {}
         for ind in indicators:
-            entry: Entry = (
-                ind.type,
-                ind.value,
-                shared.setdefault(",".join(ind.sources), ",".join(ind.sources)),
+            profile: Profile = (
+                ",".join(ind.sources),
                 ind.confidence,
-                shared.setdefault(ind.expires_at, ind.expires_at),
-                shared.setdefault(ind.tag, ind.tag),
+                ind.expires_at,
+                ind.tag,
                 ind.family,
-                shared.setdefault(tuple(ind.techniques), tuple(ind.techniques)),
+                tuple(ind.techniques),
             )
-            if ind.type in ("ipv4", "ipv6"):
-                self.ips[ind.value] = entry
-            elif ind.type == "ja4":
-                self.ja4[ind.value] = entry
-            elif ind.type == "domain":
-                self.domains[ind.value] = entry
-            else:
+            profile = profiles.setdefault(profile, profile)
+            kind = ind.type
+            if kind == "ja4":
+                self.ja4[ind.value] = profile
+            elif kind == "domain":
+                self.domains[ind.value] = profile
+            elif kind == "cidr":
                 addr, plen = ind.value.split("/")
                 got = _ip_int(addr)
                 if got is not None:
                     bits, p = (32 if got[0] == 4 else 128), int(plen)
-                    self.nets[got[0]].setdefault(p, {})[got[1] >> (bits - p)] = entry
+                    self.nets[got[0]].setdefault(p, {})[got[1] >> (bits - p)] = profile
+            else:  # ipv4, ipv6: canonical, so one string per integer
+                got = _ip_int(ind.value)
+                if got is not None:
+                    self.ips[got[0]][got[1]] = profile
         self._plens = {v: sorted(d, reverse=True) for v, d in self.nets.items()}
-        self.size = len(self.ips) + len(self.ja4) + len(self.domains)
+        self.size = len(self.ips[4]) + len(self.ips[6]) + len(self.ja4) + len(self.domains)
         self.size += sum(len(n) for d in self.nets.values() for n in d.values())
 
     def match_ip(self, ip: str, now: float) -> Match | None:
-        e = self.ips.get(ip)
-        if e is not None and e[_EXPIRES] > now:
-            return Match._make(e)
-        if not (self._plens[4] or self._plens[6]):
-            return None
         got = _ip_int(ip)
         if got is None:
             return None
         version, n = got
+        p = self.ips[version].get(n)
+        if p is not None and p[_EXPIRES] > now:
+            value = _ip_str(version, n)
+            if value == ip:  # the indicator's canonical string, as matched before
+                return Match(f"ipv{version}", value, *p)
         bits, nets = (32 if version == 4 else 128), self.nets[version]
         for plen in self._plens[version]:
-            e = nets[plen].get(n >> (bits - plen))
-            if e is not None and e[_EXPIRES] > now:
-                return Match._make(e)
+            p = nets[plen].get(n >> (bits - plen))
+            if p is not None and p[_EXPIRES] > now:
+                net = n >> (bits - plen) << (bits - plen)
+                return Match("cidr", str(ipaddress.ip_network((net, plen))), *p)
         return None
 
     def match_domain(self, name: str, now: float) -> Match | None:
@@ -154,17 +172,17 @@ class IocMatcher:
             return None
         d = name.lower().rstrip(".")
         while True:
-            e = self.domains.get(d)
-            if e is not None and e[_EXPIRES] > now:
-                return Match._make(e)
+            p = self.domains.get(d)
+            if p is not None and p[_EXPIRES] > now:
+                return Match("domain", d, *p)
             dot = d.find(".")
             if dot < 0:
                 return None
             d = d[dot + 1 :]
 
     def match_ja4(self, ja4: str, now: float) -> Match | None:
-        e = self.ja4.get(ja4)
-        return Match._make(e) if e is not None and e[_EXPIRES] > now else None
+        p = self.ja4.get(ja4)
+        return Match("ja4", ja4, *p) if p is not None and p[_EXPIRES] > now else None
 
     def match_flow(self, flow: FlowRecord, now: float) -> list[Hit]:
         """Every indicator the flow touches (usually none)."""
