@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import struct
-from typing import Protocol
+from collections.abc import Callable
+from typing import NamedTuple, Protocol
 
 from contracts.flowmeta import DnsMeta, HttpMeta, SshMeta, TlsMeta
 from edge_agent.capture.l7 import L7Stats, dns, http, ssh, tls
@@ -23,6 +24,26 @@ _TLS_NAMES |= {0x0300: "SSLv3", 0x0002: "SSLv2"}  # Suricata's names (EVE tls.ve
 Meta = DnsMeta | TlsMeta | HttpMeta | SshMeta
 
 
+class Extractors(NamedTuple):
+    """The protocol parsers a :class:`Tap` calls, one field each: :data:`SHIPPED` (the
+    functions below) unless a :class:`Starter` is given others. The benchmark
+    (``benchmarks.edge_replay``) passes wrappers around the shipped ones to record what each
+    one is handed on a replay and time each separately."""
+
+    dns: Callable[[bytes], tuple[bool, DnsMeta, str | None]] = dns.parse
+    """A DNS message (UDP payload, or a TCP one without its length)."""
+    tls_hello: Callable[[bytes], bytes | None] = tls.hello_bytes
+    """The ClientHello handshake message out of the client's records (None: not whole yet)."""
+    tls_parse: Callable[[bytes], tls.ClientHello] = tls.parse_hello
+    ja4: Callable[[tls.ClientHello], str] = ja4
+    http: Callable[[bytes], HttpMeta] = http.parse
+    ssh: Callable[[bytes], str] = ssh.banner
+    """One side's identification line."""
+
+
+SHIPPED = Extractors()
+
+
 def wants(proto: int, sport: int, dport: int) -> bool:
     """Whether a flow of this kind gets a tap: every TCP flow, UDP only to or from port 53."""
     return proto == TCP or (proto == UDP and (sport == 53 or dport == 53))
@@ -40,25 +61,29 @@ class Starter:
     """Stands in for a tap on every new flow of a table until the flow's first payload
     packet, which gets the flow its own :class:`Tap` (flows without payload cost nothing)."""
 
-    __slots__ = ("stats",)
+    __slots__ = ("ex", "stats")
 
-    def __init__(self, stats: L7Stats) -> None:
+    def __init__(self, stats: L7Stats, ex: Extractors = SHIPPED) -> None:
         self.stats = stats
+        self.ex = ex
 
     def feed(self, pkt: Packet, fwd: bool, flow: _Flow) -> bool:
         if len(pkt.data) <= pkt.poff:  # a headers-only capture (small snaplen)
             self.stats.skip("payload_not_captured")
             return True
-        tap = Tap(self.stats, flow.proto, flow.sport, flow.dport)
+        tap = Tap(self.stats, flow.proto, flow.sport, flow.dport, self.ex)
         flow.tap = flow.l7 = tap
         return tap.feed(pkt, fwd, flow)
 
 
 class Tap:
-    __slots__ = ("buf", "bufb", "kind", "meta", "query", "seen", "ssh_c", "ssh_s", "stats")
+    __slots__ = ("buf", "bufb", "ex", "kind", "meta", "query", "seen", "ssh_c", "ssh_s", "stats")
 
-    def __init__(self, stats: L7Stats, proto: int, sport: int, dport: int) -> None:
+    def __init__(
+        self, stats: L7Stats, proto: int, sport: int, dport: int, ex: Extractors = SHIPPED
+    ) -> None:
         self.stats = stats
+        self.ex = ex
         dns_port = sport == 53 or dport == 53
         self.kind = (DNS_UDP if proto == UDP else DNS_TCP) if dns_port else UNKNOWN
         self.seen = 0
@@ -125,17 +150,18 @@ class Tap:
 
     def _tls(self, chunk: bytes, cut: bool) -> bool:
         buf = self._more(chunk, cut)
-        msg = tls.hello_bytes(buf)
+        ex = self.ex
+        msg = ex.tls_hello(buf)
         if msg is None:
             self.buf = buf
             return False
-        h = tls.parse_hello(msg)
+        h = ex.tls_parse(msg)
         v = highest_version(h)
         self.meta = TlsMeta.model_construct(
             sni=h.sni,
             version=_TLS_NAMES.get(v) or f"0x{v:04x}",
             alpn=[clean(a, 253) for a in h.alpn],
-            ja4=ja4(h),
+            ja4=ex.ja4(h),
         )
         self.kind = DONE
         return True
@@ -143,7 +169,7 @@ class Tap:
     def _http(self, chunk: bytes) -> bool:
         buf = self._more(chunk, False)
         try:
-            self.meta = http.parse(buf)
+            self.meta = self.ex.http(buf)
         except Malformed as exc:
             if exc.reason != "http_truncated" or len(buf) >= http.MAX_HEAD:
                 raise
@@ -154,16 +180,16 @@ class Tap:
 
     def _ssh(self, chunk: bytes, fwd: bool) -> bool:
         if fwd and self.ssh_c is None:
-            self.ssh_c = ssh.banner(chunk)
+            self.ssh_c = self.ex.ssh(chunk)
         elif not fwd and self.ssh_s is None:
-            self.ssh_s = ssh.banner(chunk)
+            self.ssh_s = self.ex.ssh(chunk)
         if self.ssh_c is not None and self.ssh_s is not None:
             self.kind = DONE
             return True
         return False
 
     def _dns(self, msg: bytes) -> bool:
-        response, meta, short = dns.parse(msg)
+        response, meta, short = self.ex.dns(msg)
         if short is not None:
             self.stats.skip(short)
         if not response:
