@@ -27,22 +27,28 @@ import json
 import os
 import platform
 import resource
+import struct
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from contracts.events import FlowRecord
 from edge_agent.agent import load_detectors
+from edge_agent.capture.l7 import L7Stats
+from edge_agent.capture.l7.tap import SHIPPED, Extractors, Starter, Tap, wants
+from edge_agent.capture.l7.text import Malformed
 from edge_agent.capture.packet import Packet, ParseStats, parse_frame
 from edge_agent.capture.pcap import PcapSource
 from edge_agent.detectors.ioc import IocDetector, IocMatcher
 from edge_agent.detectors.scorer import EdgeScorer
 from edge_agent.evidence import FrameRing
-from edge_agent.flows import FlowConfig
+from edge_agent.flows import FlowConfig, FlowTable
+from edge_agent.flows.community import CommunityIds
 from edge_agent.flows.flow import Flow
 from edge_agent.inventory import AssetTracker
 from edge_agent.pipeline import Pipeline
@@ -283,6 +289,139 @@ def _ioc_matcher(n: int) -> IocMatcher:
 EXTRAS = ("inventory", "ioc", "evidence")
 
 
+class _TapHolder:
+    """What a :class:`Starter` needs of a flow (the shipped flow table's own flow is not
+    handed a tap in this pass: its table runs with L7 off and only says which flow a packet is)."""
+
+    __slots__ = ("dport", "l7", "proto", "sport", "tap")
+
+    def __init__(self, proto: int, sport: int, dport: int) -> None:
+        self.proto, self.sport, self.dport = proto, sport, dport
+        self.tap: Tap | None = None
+        self.l7: Tap | Starter | None = None
+
+
+_CAUGHT = (Malformed, IndexError, ValueError, struct.error)
+"""What the tap catches around its parsers (a call that raised is replayed raising)."""
+
+
+def extractor_costs(pcap: Path, seed: int, reps: int, full_cpu_seconds: float | None) -> dict:
+    """The CPU cost of each L7 extractor and of the Community ID over the replay, separately.
+
+    One pass over ``pcap``: the shipped flow table (L7 off) says which flow each packet belongs
+    to; each flow the table would tap gets a shipped :class:`Starter` as the table gives it,
+    fed as :meth:`Flow.add` feeds it, with the shipped parsers wrapped to record what each one
+    is handed (``Extractors``: no product object is patched). Then each parser is run again on
+    its recorded inputs, ``reps`` times (the fastest kept, CPU time), as are the whole taps (a
+    fresh one per flow, fed the same packets, with the shipped parsers) and
+    :meth:`CommunityIds.of` on each new flow's first packet. ``share``: of the full stack's CPU
+    seconds over the same packets (``full_cpu_seconds``; None: another capture's)."""
+    calls: dict[str, list[tuple[Any, ...]]] = {name: [] for name in Extractors._fields}
+
+    def recording(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        record = calls[name].append
+
+        def wrapped(*args: Any) -> Any:
+            record(args)
+            return fn(*args)
+
+        return wrapped
+
+    recorder = Extractors(**{n: recording(n, f) for n, f in SHIPPED._asdict().items()})
+    stats, rec_stats = ParseStats(), L7Stats()
+    starter = Starter(rec_stats, recorder)
+    table = FlowTable(FlowConfig(l7=False, community_id_seed=None))
+    holders: list[_TapHolder | None] = []
+    feeds: list[tuple[int, Packet, bool]] = []  # (holder, packet, fwd) as Flow.add feeds taps
+    firsts: list[tuple[Packet, object]] = []  # each new flow's first packet and table key
+    for linktype, ts, wirelen, data in PcapSource(pcap).frames():
+        pkt = parse_frame(data, linktype, ts, wirelen, stats)
+        if not isinstance(pkt, Packet):
+            continue
+        table.add(pkt)
+        flow = table.last
+        assert flow is not None
+        if flow.tag < 0:  # a new flow: what FlowTable.add does when it makes one
+            flow.tag = len(holders)
+            firsts.append((pkt, flow.key))
+            tapped = bool(pkt.data) and wants(pkt.proto, pkt.sport, pkt.dport)
+            holders.append(_TapHolder(flow.proto, flow.sport, flow.dport) if tapped else None)
+            if tapped:
+                holders[-1].l7 = starter  # type: ignore[union-attr]
+        h = holders[flow.tag]
+        if h is None or h.l7 is None or not pkt.payload:
+            continue
+        fwd = pkt.src == flow.src and pkt.sport == flow.sport
+        feeds.append((flow.tag, pkt, fwd))
+        if h.l7.feed(pkt, fwd, h):  # type: ignore[arg-type]
+            h.l7 = None
+    for h in holders:
+        if h is not None and h.tap is not None:
+            h.tap.result()
+
+    def cpu(run_once: Callable[[], None]) -> float:
+        best = float("inf")
+        for _ in range(max(1, reps)):
+            c0 = time.process_time()
+            run_once()
+            best = min(best, time.process_time() - c0)
+        return best
+
+    def replay_calls(fn: Callable[..., Any], args_list: list[tuple[Any, ...]]) -> None:
+        for args in args_list:
+            try:  # noqa: SIM105 - contextlib.suppress would add its own cost to each timed call
+                fn(*args)
+            except _CAUGHT:
+                pass
+
+    def replay_taps() -> None:
+        st = Starter(L7Stats())
+        hs = [_TapHolder(h.proto, h.sport, h.dport) if h is not None else None for h in holders]
+        for h in hs:
+            if h is not None:
+                h.l7 = st
+        for i, pkt, fwd in feeds:
+            h = hs[i]
+            if h is not None and h.l7 is not None and h.l7.feed(pkt, fwd, h):  # type: ignore[arg-type]
+                h.l7 = None
+        for h in hs:
+            if h is not None and h.tap is not None:
+                h.tap.result()
+
+    def replay_cids() -> None:
+        of = CommunityIds(seed).of
+        for pkt, key in firsts:
+            of(pkt, key)
+
+    def row(n: int, seconds: float) -> dict:
+        return {
+            "calls": n,
+            "cpu_seconds": round(seconds, 5),
+            "us_per_call": round(seconds / n * 1e6, 2) if n else None,
+            "share_of_full_stack": round(seconds / full_cpu_seconds, 4)
+            if full_cpu_seconds
+            else None,
+        }
+
+    out: dict[str, Any] = {
+        name: row(len(calls[name]), cpu(lambda fn=fn, a=calls[name]: replay_calls(fn, a)))  # type: ignore[misc]
+        for name, fn in SHIPPED._asdict().items()
+    }
+    out["tap_total"] = row(len(feeds), cpu(replay_taps))
+    out["community_id"] = row(len(firsts), cpu(replay_cids))
+    return {
+        "extractors": out,
+        "flows_with_l7": dict(rec_stats.parsed),
+        "pcap": str(pcap),
+        "full_stack_cpu_seconds": None if full_cpu_seconds is None else round(full_cpu_seconds, 3),
+        "method": "one pass: the shipped flow table says each packet's flow, the shipped L7 taps "
+        "are fed as Flow.add feeds them with the shipped parsers recording their inputs; then "
+        "each parser (tls_hello: ClientHello reassembly, tls_parse: its fields, ja4: the "
+        "fingerprint), the whole taps (tap_total, with metadata records) and CommunityIds.of "
+        f"(each new flow) replayed on them, fastest of {max(1, reps)}, CPU time",
+    }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -321,6 +460,16 @@ def main() -> int:
         action="store_true",
         help="replay once more with L7 metadata and community-id off: l7_off_packets_per_second",
     )
+    ap.add_argument(
+        "--no-extractor-costs",
+        action="store_true",
+        help="skip the pass that times each L7 extractor and the Community ID separately",
+    )
+    ap.add_argument(
+        "--extractor-pcap",
+        type=Path,
+        help="time the extractors on this capture instead (e.g. one with TLS; no share then)",
+    )
     args = ap.parse_args()
     if not args.all_cores and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
@@ -357,6 +506,18 @@ def main() -> int:
             without[name] = r["seconds"]
     # peak of the replays themselves (the metrics below import scikit-learn, which the agent never does)
     peak_rss_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    # after the peak is read: the pass keeps every extractor's inputs, which the agent never does
+    costs = None
+    if l7 and not args.no_extractor_costs:
+        seed = AgentSettings(node_id="bench", source=f"pcap:{args.pcap}").community_id_seed
+        other = args.extractor_pcap
+        costs = extractor_costs(
+            other or args.pcap, seed, args.reps, None if other else res["cpu_seconds"]
+        )
+        if other is None:  # the pass tapped the flows the replay did
+            c = res["counters"]
+            replay = {k[3:]: v for k, v in c.items() if k.startswith("l7_") and "skipped" not in k}
+            costs["same_flows_as_replay"] = replay == costs["flows_with_l7"]
     n = len(res["scores"])
     pps = round(n / res["seconds"])
     rules_pps = round(n / rules_only["seconds"])
@@ -395,6 +556,7 @@ def main() -> int:
             else {}
         ),
         "peak_rss_mb": peak_rss_mb,
+        **({"l7_extractor_costs": costs} if costs is not None else {}),
         "train_packets": args.train_packets,
         "baseline": res["baseline"],
         "lstm": res["lstm"],
