@@ -3,12 +3,21 @@
 The registry comes from the ``netaddr`` package, which ships IEEE's ``oui.txt`` with an
 index; when it is not installed, from Debian's ``ieee-data`` (``/usr/share/ieee-data/oui.csv``,
 ``scripts/system-deps.sh``). With neither, every vendor is unknown (``None``), never an error.
-Locally administered MACs (random per-network MACs of phones, VMs) have no vendor."""
+Locally administered MACs (random per-network MACs of phones, VMs) have no vendor.
+
+netaddr's files are read here, not through ``netaddr.OUI``: importing ``netaddr.eui`` loads
+its OUI and IAB indices into dicts of lists (about 8 MB resident on the agent); this module
+keeps the OUI index as three arrays (about 0.3 MB) and reads a record from ``oui.txt`` at a
+lookup (once per OUI, cached), with netaddr's own parsing of it (the ``(hex)`` line's
+organisation, the first record of an OUI)."""
 
 from __future__ import annotations
 
 import csv
+import importlib.util
 import logging
+from array import array
+from bisect import bisect_left
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -25,7 +34,7 @@ class OuiLookup:
         self.use_netaddr = use_netaddr
         self.source = "none"
         self._table: dict[int, str] | None = None
-        self._netaddr: object | None = None
+        self._netaddr: NetaddrRegistry | None = None
         self._cache: dict[int, str | None] = {}
         self._loaded = False
 
@@ -35,13 +44,9 @@ class OuiLookup:
             return
         self._loaded = True
         if self.use_netaddr:
-            try:
-                from netaddr import OUI  # the IEEE registry, bundled
-            except ImportError:
-                pass
-            else:
-                self._netaddr, self.source = OUI, "netaddr"
-                self._lookup(0xB827EB)  # netaddr reads its index at the first lookup
+            registry = NetaddrRegistry.find()
+            if registry is not None:
+                self._netaddr, self.source = registry, "netaddr"
                 return
         if self.csv_path is not None and self.csv_path.is_file():
             self._table, self.source = read_ieee_csv(self.csv_path), "ieee-data"
@@ -65,14 +70,71 @@ class OuiLookup:
 
     def _lookup(self, oui: int) -> str | None:
         if self._netaddr is not None:
-            try:
-                org = self._netaddr(oui).registration(0).org  # type: ignore[operator]
-            except Exception:  # noqa: BLE001 - netaddr raises NotRegisteredError and friends
-                return None
-            return _printable(str(org))
+            org = self._netaddr.org(oui)
+            return None if org is None else _printable(org)
         if self._table is not None:
             return self._table.get(oui) or None
         return None
+
+
+class NetaddrRegistry:
+    """netaddr's bundled ``oui.txt`` through its ``oui.idx`` (``oui,offset,size`` rows, in file
+    order), without importing netaddr."""
+
+    def __init__(self, txt: Path, idx: Path) -> None:
+        self.txt = txt
+        rows = []
+        with idx.open(encoding="utf-8") as f:
+            for line in f:
+                key, offset, size = (int(x) for x in line.split(","))
+                rows.append((key, offset, size))
+        rows.sort(key=lambda r: r[0])  # stable: an OUI's first record stays first
+        self._keys, self._offsets, self._sizes = array("I"), array("I"), array("I")
+        last = -1
+        for key, offset, size in rows:
+            if key != last:  # netaddr's registration(0): the first record
+                self._keys.append(key)
+                self._offsets.append(offset)
+                self._sizes.append(size)
+                last = key
+
+    @classmethod
+    def find(cls) -> NetaddrRegistry | None:
+        """The installed netaddr's registry, or None (not installed, files missing or bad)."""
+        try:
+            spec = importlib.util.find_spec("netaddr")
+        except (ImportError, ValueError):
+            return None
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        eui = Path(next(iter(spec.submodule_search_locations))) / "eui"
+        try:
+            return cls(eui / "oui.txt", eui / "oui.idx")
+        except (OSError, ValueError) as exc:
+            log.warning("inventory: netaddr's OUI registry is unreadable: %s", exc)
+            return None
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def org(self, oui: int) -> str | None:
+        """The organisation of ``oui`` as netaddr reads it ('' without one), None if unlisted."""
+        i = bisect_left(self._keys, oui)
+        if i == len(self._keys) or self._keys[i] != oui:
+            return None
+        try:
+            with self.txt.open("rb") as f:
+                f.seek(self._offsets[i])
+                data = f.read(self._sizes[i]).decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+        org = ""
+        for raw in data.split("\n"):
+            line = raw.strip()
+            if "(hex)" in line:  # netaddr's OUI._parse_data: the last such line's third field
+                parts = line.split(None, 2)
+                org = parts[2] if len(parts) > 2 else ""
+        return org
 
 
 def read_ieee_csv(path: Path) -> dict[int, str]:
