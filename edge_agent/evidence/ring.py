@@ -1,12 +1,13 @@
-"""A bounded ring of recent raw frames: one ``deque`` of ``(ts, linktype, frame)`` with a
-running byte total.
+"""A bounded ring of recent raw frames: one ``deque`` of records with a running byte total.
 
-The frame is the ``bytes`` object the capture already made (``Packet.data``, never copied)
-and ``ts`` the packet's own float: per frame the ring adds one small tuple (from CPython's
-tuple free list) and a deque slot. ``add`` is O(1) amortised: it appends, then evicts the
-oldest frames while the total is over ``capacity``. Each frame is charged its length plus
-:data:`OVERHEAD` (the tuple, the deque slot, the bytes and float headers), so ``capacity``
-bounds the memory the ring really holds, not just the payload.
+A record is one ``bytes`` object: the frame's timestamp and link type packed in
+:data:`RECORD` (12 bytes) and the frame after them. Per frame the ring holds that object and
+a deque slot, nothing else (a ``(ts, linktype, frame)`` tuple kept the capture's own bytes
+without a copy but cost a tuple and a float beside them: 200 bytes per frame of the replay
+capture instead of about 136). ``add`` is O(1) amortised: it appends, then evicts the oldest
+frames while the total is over ``capacity``. Each frame is charged its length plus
+:data:`OVERHEAD` (the record header, the bytes object's header and rounding, the deque
+slot), so ``capacity`` bounds the memory the ring really holds, not just the payload.
 
 ``select`` may run in another thread than ``add``: it takes a snapshot (``list(deque)`` is
 one C call under the GIL, never torn) and scans it for a time window and a set of hosts,
@@ -16,14 +17,20 @@ re-parsing only the frames in which a host's address bytes occur at all.
 from __future__ import annotations
 
 import math
+import struct
 from collections import deque
 from dataclasses import dataclass
 
 from edge_agent.capture.packet import LT_ETHERNET, Packet, ParseStats, parse_frame
 
-OVERHEAD = 144
-"""Bytes charged per frame beyond its length: a 3-tuple (64), a deque slot (8), the bytes
-object's header (33) and the timestamp float (24), rounded up."""
+RECORD = struct.Struct("<dI")
+"""A record's header: the capture timestamp (float64) and the link type."""
+OVERHEAD = 64
+"""Bytes charged per frame beyond its length: the record header (12), the bytes object's
+header (33), pymalloc's rounding to 16 (8 on average) and a deque slot (8), rounded up."""
+_pack = RECORD.pack
+_unpack = RECORD.unpack_from
+_AT = RECORD.size
 MIN_CAPACITY = 64 * 1024
 
 
@@ -51,7 +58,7 @@ class FrameRing:
         if capacity < MIN_CAPACITY:
             raise ValueError(f"evidence ring of {capacity} bytes is too small")
         self.capacity = capacity
-        self._q: deque[tuple[float, int, bytes]] = deque()
+        self._q: deque[bytes] = deque()
         self.nbytes = 0
         """What the frames held are charged (lengths + :data:`OVERHEAD` each)."""
         self.added = 0
@@ -72,8 +79,7 @@ class FrameRing:
         if cost > self.capacity:
             self.too_large += 1
             return
-        q = self._q
-        q.append((ts, linktype, data))
+        self._q.append(_pack(ts, linktype) + data)
         self.added += 1
         self.nbytes += cost
         if self.nbytes > self.capacity:
@@ -82,10 +88,10 @@ class FrameRing:
     def _evict(self) -> None:
         q, lost, n, total = self._q, self.lost_until, 0, self.nbytes
         while total > self.capacity:
-            t, _lt, d = q.popleft()
-            total -= len(d) + OVERHEAD
+            rec = q.popleft()
+            total -= len(rec) - _AT + OVERHEAD
             n += 1
-            lost = max(lost, t)
+            lost = max(lost, _unpack(rec)[0])
         self.nbytes, self.lost_until = total, lost
         self.evicted += n
 
@@ -97,12 +103,12 @@ class FrameRing:
 
     def frames(self) -> list[tuple[float, int, bytes]]:
         """A consistent snapshot of the frames held, oldest first: ``(ts, linktype, data)``."""
-        return list(self._q)
+        return [(*_unpack(rec), rec[_AT:]) for rec in list(self._q)]
 
     def bounds(self) -> tuple[float | None, float | None]:
         """(oldest, newest) timestamp held."""
         try:
-            return self._q[0][0], self._q[-1][0]
+            return _unpack(self._q[0])[0], _unpack(self._q[-1])[0]
         except IndexError:
             return None, None
 
@@ -111,13 +117,15 @@ class FrameRing:
     ) -> Selection:
         """Frames with ``t0 <= ts <= t1`` to or from any of ``hosts`` (packed addresses), in
         order, while their ``len + per_frame`` sum stays within ``max_bytes``."""
-        held = self.frames()  # a consistent snapshot, whatever the capture thread does
+        held = list(self._q)  # a consistent snapshot (one C call), whatever the capture does
         stats = ParseStats()
         out: list[Frame] = []
         used, truncated = 0, False
-        for ts, lt, data in held:
-            if ts < t0 or ts > t1 or not any(h in data for h in hosts):
+        for rec in held:
+            ts, lt = _unpack(rec)
+            if ts < t0 or ts > t1 or not any(h in rec for h in hosts):
                 continue
+            data = rec[_AT:]
             pkt = parse_frame(data, lt, ts, 1 << 30, stats)  # length: the IP header's own
             if not isinstance(pkt, Packet) or (pkt.src not in hosts and pkt.dst not in hosts):
                 continue
@@ -129,6 +137,6 @@ class FrameRing:
             wire = max(n, pkt.poff - pkt.hdr_len + pkt.length)
             out.append(Frame(ts, lt, wire, data))
         lost = self.lost_until if self.evicted else None
-        oldest = held[0][0] if held else None
-        newest = held[-1][0] if held else None
+        oldest = _unpack(held[0])[0] if held else None
+        newest = _unpack(held[-1])[0] if held else None
         return Selection(out, truncated, oldest, newest, lost)
