@@ -79,8 +79,11 @@ class Hit:
 
 def _ip_str(version: int, n: int) -> str:
     """The canonical string of an address integer (what :func:`contracts.indicators.normalize`
-    makes of it)."""
-    return str(ipaddress.IPv4Address(n) if version == 4 else ipaddress.IPv6Address(n))
+    makes of it: dotted quad, as ``inet_ntop`` writes it; IPv6 as ``ipaddress`` does, which
+    differs from ``inet_ntop`` for IPv4-mapped addresses)."""
+    if version == 4:
+        return socket.inet_ntop(socket.AF_INET, n.to_bytes(4, "big"))
+    return str(ipaddress.IPv6Address(n))
 
 
 def _ip_int(ip: str) -> tuple[int, int] | None:
