@@ -83,20 +83,22 @@ class NetaddrRegistry:
 
     def __init__(self, txt: Path, idx: Path) -> None:
         self.txt = txt
-        rows = []
+        keys, offsets, sizes = array("I"), array("I"), array("I")  # file order
         with idx.open(encoding="utf-8") as f:
             for line in f:
-                key, offset, size = (int(x) for x in line.split(","))
-                rows.append((key, offset, size))
-        rows.sort(key=lambda r: r[0])  # stable: an OUI's first record stays first
+                key, offset, size = line.split(",")
+                keys.append(int(key))
+                offsets.append(int(offset))
+                sizes.append(int(size))
+        order = sorted(range(len(keys)), key=keys.__getitem__)  # stable: first record first
         self._keys, self._offsets, self._sizes = array("I"), array("I"), array("I")
         last = -1
-        for key, offset, size in rows:
-            if key != last:  # netaddr's registration(0): the first record
-                self._keys.append(key)
-                self._offsets.append(offset)
-                self._sizes.append(size)
-                last = key
+        for i in order:
+            if keys[i] != last:  # netaddr's registration(0): an OUI's first record
+                last = keys[i]
+                self._keys.append(last)
+                self._offsets.append(offsets[i])
+                self._sizes.append(sizes[i])
 
     @classmethod
     def find(cls) -> NetaddrRegistry | None:
