@@ -65,7 +65,7 @@ def _l7_capture(tmp_path: Path) -> Path:
     return path
 
 
-def test_each_l7_extractor_and_the_community_id_are_timed_separately(tmp_path):
+def test_each_l7_extractor_and_the_community_id_are_timed_separately(tmp_path: Path) -> None:
     # prepare
     pcap = _l7_capture(tmp_path)
     # execute
