@@ -44,6 +44,26 @@ def scale_logged(x_log: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarra
     return np.clip((x_log - lo) / (hi - lo), 0.0, 1.0)
 
 
+def log_features_into(x: np.ndarray, zero: Any = 0.0) -> np.ndarray:
+    """:func:`log_features` in place on ``x`` (the same ufuncs: the same values to the bit).
+    The hot path passes ``zero`` as a 0-d array of ``x``'s dtype, made once (what numpy
+    makes of the Python scalar on every call)."""
+    np.maximum(x, zero, out=x)
+    return np.log1p(x, out=x)
+
+
+def scale_logged_into(
+    x: np.ndarray, lo: np.ndarray, span: np.ndarray, zero: Any = 0.0, one: Any = 1.0
+) -> np.ndarray:
+    """:func:`scale_logged` in place on log-scaled ``x``, with ``span = hi - lo`` computed
+    once; the clip as max then min, which gives +0.0 where ``np.clip`` keeps a -0.0 (equal
+    values: the same int8 and the same error downstream)."""
+    np.subtract(x, lo, out=x)
+    np.divide(x, span, out=x)
+    np.maximum(x, zero, out=x)
+    return np.minimum(x, one, out=x)
+
+
 @dataclass(frozen=True)
 class Scaler:
     """Per-feature range in log space: ``lo`` and ``hi`` (float32), saved in model metadata."""

@@ -24,7 +24,7 @@ import numpy as np
 from contracts.events import AnomalyEvent, FlowRecord
 from contracts.features import FEATURE_VERSION, FLOW_FEATURES
 from contracts.model_dir import ModelDirError, read_model_dir
-from contracts.scaling import log_features, scale_logged
+from contracts.scaling import log_features, log_features_into, scale_logged, scale_logged_into
 from edge_agent.capture.errors import EdgeAgentError
 
 MAX_HOSTS = 20_000
@@ -86,12 +86,7 @@ class LoadedModel:
         (the same ufuncs on the same float32 values; the clip as max then min, which gives
         +0.0 where ``np.clip`` keeps a -0.0: the same int8 and the same error)."""
         x = np.array(features, dtype=np.float32)
-        np.maximum(x, 0.0, out=x)
-        np.log1p(x, out=x)
-        np.subtract(x, self.lo, out=x)
-        np.divide(x, self.span, out=x)
-        np.maximum(x, 0.0, out=x)
-        return np.minimum(x, 1.0, out=x)
+        return scale_logged_into(log_features_into(x), self.lo, self.span)
 
     def quantize(self, x: np.ndarray) -> np.ndarray:
         """``clip(round(x / scale + zero), -128, 127)`` as int8, in place on one buffer."""
@@ -109,12 +104,7 @@ class LoadedModel:
         clip (it changes nothing there)."""
         zero, one, scale, qzero = self._consts
         x[:] = features  # the float32 of each Python float, as np.array(features, float32)
-        np.maximum(x, zero, out=x)
-        np.log1p(x, out=x)
-        np.subtract(x, self.lo, out=x)
-        np.divide(x, self.span, out=x)
-        np.maximum(x, zero, out=x)
-        np.minimum(x, one, out=x)
+        scale_logged_into(log_features_into(x, zero), self.lo, self.span, zero, one)
         if not self.in_range:
             q[:] = self.quantize(x)
             return

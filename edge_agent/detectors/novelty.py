@@ -15,7 +15,7 @@ import numpy as np
 
 from contracts.events import AnomalyEvent, FlowRecord
 from contracts.features import FEATURE_VERSION, FLOW_FEATURES
-from contracts.scaling import log_features
+from contracts.scaling import log_features, log_features_into
 
 _sum = np.add.reduce
 
@@ -86,9 +86,7 @@ class NoveltyModel:
         """``float(score(np.asarray(features)))`` of one flow, in place on two buffers (the
         same float64 ufuncs in the same order: the same value to the bit)."""
         zero = self._zero
-        x = np.array(features, dtype=np.float64)
-        np.maximum(x, zero, out=x)
-        np.log1p(x, out=x)
+        x = log_features_into(np.array(features, dtype=np.float64), zero)
         over = np.subtract(x, self.hi)
         np.maximum(over, zero, out=over)
         np.subtract(self.lo, x, out=x)

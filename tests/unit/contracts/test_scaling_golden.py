@@ -13,7 +13,15 @@ import numpy as np
 import pytest
 
 from contracts.events import FlowRecord
-from contracts.scaling import Scaler, host_windows, log_features, windows_from_arrays
+from contracts.scaling import (
+    Scaler,
+    host_windows,
+    log_features,
+    log_features_into,
+    scale_logged,
+    scale_logged_into,
+    windows_from_arrays,
+)
 
 GOLDEN = Path(__file__).parents[2] / "fixtures" / "scaling_golden.json"
 
@@ -73,3 +81,22 @@ def test_host_windows_equals_array_windows(golden: dict) -> None:
     # assert
     np.testing.assert_array_equal(a, np.asarray(golden["windows"], dtype=np.float32))
     assert host_windows([], sc, 4).shape == (0, 4, len(sc.lo))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_in_place_transform_is_the_array_transform_to_the_bit(golden: dict, dtype) -> None:
+    """The sensor's hot path (one flow's row, in place) and training (whole arrays) share
+    this module: the in-place variants give the same values as the array ones."""
+    # prepare
+    sc = Scaler.from_json({"lo": golden["lo"], "hi": golden["hi"]})
+    feats = np.asarray(golden["features"], dtype=dtype)
+    feats[0, :3] = [-5.0, 0.0, 1e15]  # clamped, zero and a huge value
+    lo, hi = sc.lo.astype(dtype), sc.hi.astype(dtype)
+    # execute
+    rows = [scale_logged_into(log_features_into(row.copy()), lo, hi - lo) for row in feats]
+    logged = [log_features_into(row.copy(), np.array(0.0, dtype=dtype)) for row in feats]
+    # assert
+    want_log = log_features(feats, dtype=None)
+    np.testing.assert_array_equal(np.stack(logged), want_log)
+    np.testing.assert_array_equal(np.stack(rows), scale_logged(want_log, lo, hi))
+    assert all(r.dtype == dtype for r in rows)
