@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from contracts.attack import MAX_TECHNIQUES, TECHNIQUE_PATTERN
-from contracts.features import FLOW_FEATURES
+from contracts.features import COUNT_FEATURES, FLOW_FEATURES
 from contracts.flowmeta import CommunityId, DnsMeta, HttpMeta, SshMeta, TlsMeta
 from contracts.topics import NODE_ID_PATTERN
 
@@ -38,18 +38,6 @@ MAX_FEATURE = 1e15
 MAX_PACKETS = 1e9
 """Packets (and per-flag counts) in one flow: far beyond what one flow between active timeouts
 carries on any link a sensor watches; the store's columns are sized for it."""
-COUNT_FEATURES = (
-    "fwd_packets",
-    "bwd_packets",
-    "fwd_payload_packets",
-    "fin_count",
-    "syn_count",
-    "rst_count",
-    "psh_count",
-    "ack_count",
-    "urg_count",
-    "ece_cwr_count",
-)
 _NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
 NodeId = Annotated[str, StringConstraints(pattern=NODE_ID_PATTERN)]
 HostAddr = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_NO_CONTROL)]

@@ -68,3 +68,9 @@ FLOW_FEATURES: tuple[str, ...] = (
 )
 
 FEATURE_INDEX: dict[str, int] = {name: i for i, name in enumerate(FLOW_FEATURES)}
+
+COUNT_FEATURES: tuple[str, ...] = tuple(
+    n for n in FLOW_FEATURES if n.endswith(("_packets", "_count"))
+)
+"""The features that count packets (per direction, with payload, per TCP flag): whole
+numbers the contracts bound by ``MAX_PACKETS`` and the store keeps in 32-bit columns."""
