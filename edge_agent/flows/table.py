@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import uuid
 import zlib
@@ -220,23 +219,6 @@ _FAST = _fast_ok()
 _new_record = FlowRecord.__new__
 _set = object.__setattr__
 
-_UUID_FAST = uuid.UUID.__slots__ == ("int", "is_safe", "__weakref__")
-_V4_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
-_V4_SET = (0x8000 << 48) | (4 << 76)
-_urandom, _from_bytes, _new_uuid = os.urandom, int.from_bytes, object.__new__
-
-
-def _uuid4() -> uuid.UUID:
-    """``uuid.uuid4()``: 16 random bytes with the variant and version bits set as it sets
-    them, the two slots written as its ``__init__`` writes them, without the checks of
-    arguments only it can get wrong (``uuid.uuid4`` itself if ``UUID`` ever changes)."""
-    if not _UUID_FAST:
-        return uuid.uuid4()
-    u = _new_uuid(uuid.UUID)
-    _set(u, "int", _from_bytes(_urandom(16)) & _V4_CLEAR | _V4_SET)
-    _set(u, "is_safe", uuid.SafeUUID.unknown)
-    return u  # type: ignore[no-any-return]
-
 
 def _construct(values: dict[str, Any]) -> FlowRecord:
     """``FlowRecord.model_construct(**values)`` for values of every field (``_values``),
@@ -262,7 +244,7 @@ def to_record(flow: Flow, reason: str, node_id: str) -> FlowRecord:
     got = meta[1] if meta is not None else None
     return _construct(
         _values(
-            _uuid4(),  # given here: pydantic inspects default factories on every call
+            uuid.uuid4(),  # given here: pydantic inspects default factories on every call
             datetime.now(UTC),
             node_id,
             fid[:64],

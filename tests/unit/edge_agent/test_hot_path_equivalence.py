@@ -197,19 +197,3 @@ def test_lstm_rows_written_in_place_equal_scale_row_and_quantize(in_range):
         m.scale_into(row, x[1], q[1])
         want = m.scale_row(row)
         assert np.array_equal(x[1], want) and np.array_equal(q[1], m.quantize(want))
-
-
-def test_the_flow_records_event_ids_are_uuid4s():
-    # the flow table's own uuid4 (no __init__ checks) against the standard library's
-    import pickle
-    import uuid
-
-    assert table._UUID_FAST
-    ids = [table._uuid4() for _ in range(2000)]
-    assert len(set(ids)) == len(ids)
-    for u in ids:
-        ref = uuid.UUID(bytes=u.bytes, version=4)  # what uuid.uuid4() builds of these bytes
-        assert u == ref and u.int == ref.int and str(u) == str(ref) and hash(u) == hash(ref)
-        assert u.version == 4 and u.variant == uuid.RFC_4122 and u.is_safe is ref.is_safe
-    assert pickle.loads(pickle.dumps(ids[0])) == ids[0]
-    assert uuid.UUID(str(ids[0])) == ids[0]
