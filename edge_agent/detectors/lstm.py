@@ -201,6 +201,9 @@ class LstmDetector:
         self.model = model
         self.node_id = node_id
         self._hosts: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        """Per source host: its window (scaled rows, int8 rows), or its one row until its
+        second flow."""
+        self._pad: tuple[np.ndarray, ...] | None = None
         self._hosts_model: LoadedModel = model
         self.scored = 0
         self.last_error = 0.0
@@ -233,17 +236,19 @@ class LstmDetector:
         hosts, src = self._hosts, flow.src_ip
         win = hosts.get(src)
         if win is None:  # a host's first flow fills its window (the oldest row pads it)
-            xs = np.empty((m.window, m.lo.size), dtype=np.float32)
-            qs = np.empty((m.window, m.lo.size), dtype=np.int8)
-            m.scale_into(flow.features, xs[-1], qs[-1])
-            xs[:-1] = xs[-1]
-            qs[:-1] = qs[-1]
-            hosts[src] = (xs, qs)
+            x = np.empty(m.lo.size, dtype=np.float32)
+            q = np.empty(m.lo.size, dtype=np.int8)
+            m.scale_into(flow.features, x, q)
+            hosts[src] = (x, q)  # one row kept: most hosts of a spoofed flood send one flow
             if len(hosts) > MAX_HOSTS:
                 hosts.popitem(last=False)
+            xs, qs = self._padded(m, x, q)
         else:
             hosts.move_to_end(src)
             xs, qs = win
+            if xs.ndim == 1:  # the host's second flow: its window is its first row repeated
+                xs, qs = np.repeat(xs[None], m.window, 0), np.repeat(qs[None], m.window, 0)
+                hosts[src] = (xs, qs)
             xs[:-1] = xs[1:]  # 9 rows moved: as cheap as a ring index, and the window in order
             qs[:-1] = qs[1:]
             m.scale_into(flow.features, xs[-1], qs[-1])  # the new row, in place
@@ -251,6 +256,19 @@ class LstmDetector:
         self.scored += 1
         self.last_error = score
         return score
+
+    def _padded(self, m: LoadedModel, x: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, ...]:
+        """A one-flow host's window (its row in every place) in a scratch pair of the model's
+        shape, reused: a host seen once costs one row, not a window."""
+        pad = self._pad
+        if pad is None or pad[0].shape != (m.window, x.size):
+            pad = self._pad = (
+                np.empty((m.window, x.size), dtype=np.float32),
+                np.empty((m.window, x.size), dtype=np.int8),
+            )
+        pad[0][:] = x
+        pad[1][:] = q
+        return pad
 
     def on_flow(self, flow: FlowRecord) -> list[AnomalyEvent]:
         m = self.model
