@@ -108,9 +108,12 @@ def write_model_dir(
     metadata: dict[str, Any],
     calibration: np.ndarray | None = None,
     calibration_source: str = "",
+    extra_files: dict[str, bytes] | None = None,
 ) -> Path:
     """Write ``model.tflite``, ``metadata.json`` (with the file's sha256) and, when given, the
-    representative windows (``calibration.npy``, its md5 in the metadata), atomically each."""
+    representative windows (``calibration.npy``, its md5 in the metadata), atomically each.
+    ``extra_files`` (e.g. the float ``weights.npz``) are written too, and then the metadata
+    lists every file's sha256 under ``files`` (:mod:`contracts.model_dir`)."""
     out.mkdir(parents=True, exist_ok=True)
     files: list[tuple[str, bytes]] = [(MODEL_FILE, tflite)]
     extra: dict[str, Any] = {}
@@ -118,6 +121,12 @@ def write_model_dir(
         npy = calibration_bytes(calibration)
         files.append((CALIBRATION_FILE, npy))
         extra["calibration"] = calibration_entry(npy, calibration_source)
+    if extra_files:
+        files.extend(sorted(extra_files.items()))
+        extra["files"] = {
+            name: {"sha256": hashlib.sha256(data).hexdigest(), "size_bytes": len(data)}
+            for name, data in files
+        }
     meta = {
         "model_name": "lstm-ae",
         "features": list(FLOW_FEATURES),
