@@ -44,7 +44,7 @@ WEIGHTS_FILE = "weights.npz"
 """The float weights of a model (``numpy.savez`` of the arrays in ``get_weights`` order)."""
 INLINE_WEIGHTS_KEY = "weights_b64"
 """The announcement metadata key carrying ``weights.npz`` (base64)."""
-MAX_WEIGHTS_BYTES = 64 * 1024
+MAX_WEIGHTS_BYTES = 96 * 1024
 """Larger float weights are not inlined (the announcement must stay under 256 KiB)."""
 SIGNATURE_FILE = "signature.json"
 NODE_SCOPE = "node"

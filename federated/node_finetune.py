@@ -83,6 +83,7 @@ class Plan:
     batch_size: int
     lr: float
     seed: int
+    base: str
 
 
 def missing_dependencies() -> list[str]:
@@ -113,29 +114,49 @@ def _round_config(p: Plan) -> Any:
 
 
 def train_phase(work: Path) -> None:
-    """Child 1 (torch): ``base.npz`` + ``train.npy`` -> ``tuned.npz``."""
+    """Child 1 (torch): ``base.npz`` + ``train.npy`` -> ``tuned.npz`` (the fine-tuned
+    ``state_dict`` by name, so the export child needs no torch)."""
     import torch
 
-    from federated.export import read_weights_npz, weights_npz
+    from federated.export import read_weights_npz
     from federated.task import fine_tune
+    from models.lstm_ae import LstmConfig, build_model
 
     torch.set_num_threads(1)
     p = _plan(work)
     weights = read_weights_npz((work / "base.npz").read_bytes())
     tuned = fine_tune(weights, np.load(work / "train.npy"), _round_config(p), p.epochs)
-    (work / "tuned.npz").write_bytes(weights_npz(tuned))
+    names = build_model(LstmConfig(window=p.window, features=p.features, hidden=p.hidden))
+    named = dict(zip(names.state_dict().keys(), tuned, strict=True))
+    np.savez(work / "tuned.npz", **named)  # type: ignore[arg-type]
 
 
 def export_phase(work: Path) -> None:
-    """Child 2 (TensorFlow): ``tuned.npz`` + ``calibration.npy`` -> ``model.tflite``."""
-    from federated.export import read_weights_npz
-    from models.export_tflite import to_int8_tflite
-    from models.lstm_ae import LstmConfig, build_model, set_weights
+    """Child 2 (TensorFlow, no torch): ``tuned.npz`` -> ``model.tflite`` (and
+    ``calibration.json``: which windows calibrated its int8 ranges)."""
+    from models.export_tflite import state_to_int8_tflite
 
     p = _plan(work)
-    model = build_model(LstmConfig(window=p.window, features=p.features, hidden=p.hidden))
-    set_weights(model, read_weights_npz((work / "tuned.npz").read_bytes()))
-    (work / MODEL_FILE).write_bytes(to_int8_tflite(model, np.load(work / "calibration.npy")))
+    with np.load(work / "tuned.npz", allow_pickle=False) as z:
+        sd = {k: np.asarray(z[k]) for k in z.files}
+    rep, source = _calibration(Path(p.base), work, (p.window, p.features))
+    blob = state_to_int8_tflite(sd, p.window, p.features, p.hidden, rep)
+    (work / MODEL_FILE).write_bytes(blob)
+    (work / "calibration.json").write_text(json.dumps({"source": source}))
+
+
+def _calibration(base: Path, work: Path, shape: tuple[int, int]) -> tuple[np.ndarray, str]:
+    """The base model's calibration windows when its directory ships them (a hub export),
+    else the node's own training windows (an installed global model ships none; this model
+    only ever scores this node's traffic)."""
+    from federated.errors import CalibrationError
+    from federated.export import base_calibration
+
+    try:
+        return base_calibration(base, *shape), f"the base model's calibration windows ({base})"
+    except CalibrationError:
+        train = np.load(work / "train.npy")
+        return train[:CALIBRATION_MAX], f"the node's own training windows (first {CALIBRATION_MAX})"
 
 
 def _child(phase: str, work: Path, timeout_s: float) -> None:
@@ -190,18 +211,6 @@ def _read_base(base: Path) -> tuple[ModelDir, int]:
         raise NodeFineTuneError(f"{base}: the global model has no version") from exc
 
 
-def _calibration(base: Path, train: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, str]:
-    """The base model's calibration windows when its directory ships them, else the node's
-    own training windows (the model only ever scores this node's traffic)."""
-    from federated.errors import CalibrationError
-    from federated.export import base_calibration
-
-    try:
-        return base_calibration(base, *shape), f"the base model's calibration windows ({base})"
-    except CalibrationError:
-        return train[:CALIBRATION_MAX], f"the node's own training windows (first {CALIBRATION_MAX})"
-
-
 def _errors(model_dir: Path, node_id: str, windows: np.ndarray) -> np.ndarray:
     """Each window's reconstruction error as the agent's detector computes it."""
     from edge_agent.detectors.lstm import load_model
@@ -233,7 +242,9 @@ def run(job: Job) -> dict[str, Any]:
         len(train),
         len(held),
     )
-    plan = Plan(window, hidden, len(lo), job.epochs, job.batch_size, job.lr, job.seed)
+    plan = Plan(
+        window, hidden, len(lo), job.epochs, job.batch_size, job.lr, job.seed, str(job.base)
+    )
     priv, _ = node_key(job.key_dir)  # before the work: a bad key fails fast
     from contracts.signing import load_private_key
 
@@ -242,11 +253,10 @@ def run(job: Job) -> dict[str, Any]:
         (work / "plan.json").write_text(json.dumps(asdict(plan)))
         (work / "base.npz").write_bytes(base.blob(WEIGHTS_FILE))
         np.save(work / "train.npy", train)
-        rep, rep_source = _calibration(job.base, train, (window, len(lo)))
-        np.save(work / "calibration.npy", rep)
         _child("train", work, job.phase_timeout_s)
         _child("export", work, job.phase_timeout_s)
         blob = (work / MODEL_FILE).read_bytes()
+        rep_source = json.loads((work / "calibration.json").read_text())["source"]
         local_meta = {
             "model_name": meta.get("model_name", "lstm-ae"),
             "version": version,
@@ -310,7 +320,17 @@ def run(job: Job) -> dict[str, Any]:
         "train_windows": len(train),
         "heldout_windows": len(held),
         "duration_s": local_meta["duration_s"],
+        "peak_rss_mb": _peak_rss_mb(),
     }
+
+
+def _peak_rss_mb() -> dict[str, float]:
+    """Peak resident memory of this process and of its largest child (torch or TensorFlow)."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"job": round(own, 1), "largest_child": round(child, 1)}
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -41,14 +41,15 @@ def fake_job(mode: str) -> list[str]:
     return [sys.executable, "-m", "tests.unit.edge_agent.fake_finetune_job", "--mode", mode]
 
 
-def with_weights(out: Path) -> Path:
+def with_weights(out: Path, weights: bytes = b"float weights stand-in", **extra: object) -> Path:
     """A hub export of the shipped model that ships float weights (as export_global writes)."""
     meta = read_metadata(SHIPPED)
     keep = {k: v for k, v in meta.items() if k not in ("calibration", "sha256", "size_bytes")}
+    keep |= extra
     files = {"model.tflite": (SHIPPED / "model.tflite").read_bytes()}
     write_model_dir(
         out,
-        files | {WEIGHTS_FILE: b"float weights stand-in"},
+        files | {WEIGHTS_FILE: weights},
         keep,
         primary="model.tflite",
         training_data=None,
@@ -99,6 +100,19 @@ def test_the_float_weights_travel_signed_and_are_installed_beside_the_model(hub,
         update={"metadata": ann.metadata | {INLINE_WEIGHTS_KEY: "Zm9yZ2Vk"}, "version": 3}
     )
     assert updater.handle(encode(forged)) is None and updater.refused["signature"] == 1
+
+
+def test_weights_that_would_overflow_the_announcement_are_left_out(hub, tmp_path):
+    registry, trusted, _ = hub
+    # a big fleet's thresholds + the model + 60 KB of weights: over 256 KiB
+    fleet = {"thresholds_by_node": {f"pi-{i:05d}": 0.012345678 for i in range(3000)}}
+    big = with_weights(tmp_path / "big", os.urandom(60_000), **fleet)
+    ann = registry.build(big, floor=1)
+    assert INLINE_WEIGHTS_KEY not in ann.metadata and len(encode(ann)) < 256 * 1024
+    updater, tuner, detector = agent(tmp_path, trusted)
+    assert updater.handle(encode(ann)) == "lstm-ae-2"
+    tuner.join(10)
+    assert tuner.runs == 0 and detector.version == "lstm-ae-2"
 
 
 def test_the_agent_swaps_in_its_own_fine_tune_and_global_n_plus_1_replaces_it(hub, tmp_path):
