@@ -34,6 +34,7 @@ from contracts.signing import (
     PUBLIC_KEY_FILE,
     SignatureError,
     generate_keypair,
+    key_id,
     load_public_keys,
     sign_bytes,
     verify_bytes,
@@ -119,8 +120,6 @@ def verify_local_model(
     base_sha256: str | None = None,
 ) -> ModelDir:
     """The verified node-local model directory; :class:`LocalModelError` says why not."""
-    from contracts.signing import key_id
-
     try:
         meta_bytes = (model_dir / META_FILE).read_bytes()
         sig = json.loads((model_dir / SIGNATURE_FILE).read_text())

@@ -162,10 +162,13 @@ class FineTuner:
             self._fail("failed", f"cannot start {cmd[0]}: {exc}")
             return
         with self._lock:
-            if gen != self._generation:
-                _kill(proc)
-                return
-            self._proc = proc
+            cancelled = gen != self._generation
+            if not cancelled:
+                self._proc = proc
+        if cancelled:
+            _kill(proc)
+            proc.communicate()
+            return
         timer = threading.Timer(self.cfg.timeout_s, _kill, args=(proc,))
         timer.daemon = True
         timer.start()

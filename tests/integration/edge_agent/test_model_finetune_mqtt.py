@@ -95,6 +95,7 @@ def test_the_agent_runs_its_own_fine_tune_and_global_v8_replaces_it(tmp_path: Pa
         registry.publish(tmp_path / "export", floor=6)  # v7, retained, before the agent runs
         runner.start()
         _wait(lambda: agent.model_version == "lstm-ae-7+node", 300, "the node's fine-tune")
+        time.sleep(2.0)  # heartbeats (every 0.5 s) with it
         registry.publish(SHIPPED)  # v8: no float weights, nothing to fine-tune
         _wait(lambda: agent.model_version == "lstm-ae-8", 60, "global v8")
         time.sleep(1.5)  # a heartbeat or two with v8
@@ -102,13 +103,16 @@ def test_the_agent_runs_its_own_fine_tune_and_global_v8_replaces_it(tmp_path: Pa
         stop.set()
         runner.join(60)
         events = []
-        for _ in range(20):
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # every heartbeat, up to the shutdown status
             msgs = status.poll(0.3)
             status.ack(msgs)
             for msg in msgs:
                 events.extend(decode_batch(msg.value))
+            if any(e.kind == "status" and not e.online for e in events):
+                break
         status.close()
-    versions = [e.model_version for e in events if e.kind == "status"]
+    versions = [e.model_version for e in events if e.kind == "status" and e.online]
     assert "lstm-ae-7+node" in versions and versions[-1] == "lstm-ae-8"
     assert versions.index("lstm-ae-7+node") < versions.index("lstm-ae-8")
     last = [e for e in events if e.kind == "status"][-1]
