@@ -29,6 +29,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ import numpy as np
 
 from benchmarks.common import add_json_arg, write_result
 from benchmarks.fl_rounds import add_setup_args
+from contracts.events import FlowRecord
 from federated.privacy import Kind
 
 CRITERION = (
@@ -67,6 +69,8 @@ class Point:
     pretrain_epochs: int = 0
     rounds: int | None = None
     """Rounds of this point (default ``--rounds``); the plan spends the same epsilon."""
+    finetune_job: bool = False
+    """The fine-tune is the SHIPPED job (:func:`fine_tune_job`), not the in-process simulation."""
 
 
 POINTS: dict[str, Point] = {
@@ -88,6 +92,7 @@ POINTS: dict[str, Point] = {
     "central-dp-lr0.05": Point(kind="central", overrides={"lr": 0.05}),
     "fed-prv": Point(accountant="prv"),
     "fed-finetune": Point(finetune_epochs=3),
+    "fed-finetune-job": Point(finetune_epochs=3, finetune_job=True),
     "fed-prox0.1": Point(overrides={"prox_mu": 0.1}),
     "fed-prox1": Point(overrides={"prox_mu": 1.0}),
     "fed-pretrain": Point(pretrain_epochs=10),
@@ -107,6 +112,8 @@ class Setup:
     hi: np.ndarray
     val_attacks: dict[str, tuple[np.ndarray, list[str]]]
     """attack type -> (windows, the node of each window's source)"""
+    node_flows: dict[str, list[FlowRecord]] = field(default_factory=dict)
+    """Each node's training flows (what its agent's flow store holds)."""
 
 
 def sim_attack_windows(
@@ -149,7 +156,7 @@ def sim_attack_windows(
 
 
 def prepare(args: argparse.Namespace, work: Path) -> Setup:
-    from benchmarks.fl_rounds import base_model, split_nodes, training_flows
+    from benchmarks.fl_rounds import base_model, node_of, split_nodes, training_flows
     from federated.local_data import load_windows
 
     flows = training_flows(args.pcap, args.train_packets)
@@ -161,7 +168,11 @@ def prepare(args: argparse.Namespace, work: Path) -> Setup:
         trains.append(tr)
         helds.append(he)
     val = sim_attack_windows(lo, hi, args.window)
-    return Setup(args, work, [p.stem for p in node_data], trains, helds, lo, hi, val)
+    names = [p.stem for p in node_data]
+    by_node: dict[str, list[FlowRecord]] = {n: [] for n in names}
+    for f in flows:
+        by_node[node_of(f.src_ip)].append(f)
+    return Setup(args, work, names, trains, helds, lo, hi, val, by_node)
 
 
 def round_config(s: Setup, point: Point, seed: int, **extra: Any) -> Any:
@@ -260,8 +271,6 @@ def centralise(s: Setup, point: Point, seed: int, job: Path) -> tuple[list[np.nd
 
 def validation(s: Setup, models: dict[str, list[np.ndarray]], cfg: Any) -> dict:
     """:data:`CRITERION` for per-node models (the same model for every node, unless fine-tuned)."""
-    from sklearn.metrics import roc_auc_score
-
     from federated.task import evaluate
     from models.lstm_ae import LstmConfig, build_model, reconstruction_errors, set_weights
 
@@ -270,27 +279,38 @@ def validation(s: Setup, models: dict[str, list[np.ndarray]], cfg: Any) -> dict:
         set_weights(m, w)
         return reconstruction_errors(m, x)
 
-    thr, benign, losses = {}, [], []
+    thr, losses = {}, {}
     for name, held in zip(s.node_names, s.helds, strict=True):
-        loss, q = evaluate(models[name], held, cfg)
-        thr[name] = q
-        losses.append((loss, len(held)))
-        benign.append(errors(models[name], held) / q)
-    b = np.concatenate(benign)
+        losses[name], thr[name] = evaluate(models[name], held, cfg)
+    return criterion(s, lambda name, x: errors(models[name], x), thr, losses)
+
+
+def criterion(
+    s: Setup,
+    errors: Callable[[str, np.ndarray], np.ndarray],
+    thr: dict[str, float],
+    losses: dict[str, float],
+) -> dict:
+    """:data:`CRITERION` given each node's window errors (``errors(node, windows)``), its
+    threshold and its mean held-out benign error."""
+    from sklearn.metrics import roc_auc_score
+
+    b = np.concatenate([errors(n, h) / thr[n] for n, h in zip(s.node_names, s.helds, strict=True)])
     per = {}
     for att, (wins, nodes) in s.val_attacks.items():
         sc = np.empty(len(wins))
         for name in s.node_names:
             m = np.asarray([n == name for n in nodes])
             if m.any():
-                sc[m] = errors(models[name], wins[m]) / thr[name]
+                sc[m] = errors(name, wins[m]) / thr[name]
         y = np.r_[np.zeros(len(b)), np.ones(len(sc))]
         per[att] = round(float(roc_auc_score(y, np.r_[b, sc])), 4)
-    total = sum(n for _, n in losses)
+    sizes = {n: len(h) for n, h in zip(s.node_names, s.helds, strict=True)}
+    total = sum(sizes.values())
     return {
         "val_auc": round(statistics.mean(per.values()), 4),
         "val_auc_per_attack": per,
-        "heldout_benign_loss": round(sum(v * n for v, n in losses) / total, 6),
+        "heldout_benign_loss": round(sum(losses[n] * sizes[n] for n in sizes) / total, 6),
         "thresholds_by_node": {k: round(v, 5) for k, v in thr.items()},
     }
 
@@ -306,13 +326,131 @@ def finetuned(s: Setup, weights: list[np.ndarray], cfg: Any, epochs: int) -> dic
     }
 
 
+def hub_publish(s: Setup, weights: list[np.ndarray], cfg: Any, job: Path) -> tuple[Any, Path, Path]:
+    """The hub's path: ``export_global`` (thresholds from each node's held-out 99.5 % of the
+    global model, as the strategy collects them) and the registry's signed announcement;
+    (the announcement, the hub's public key, the export)."""
+    from contracts.signing import generate_keypair
+    from federated.export import export_global
+    from hub.registry import ModelRegistry, RegistryConfig
+
+    thr = validation(s, {n: weights for n in s.node_names}, cfg)["thresholds_by_node"]
+    staging = job / "hub" / "staging"
+    fleet = float(np.mean(list(thr.values())))
+    export_global(
+        weights,
+        cfg.window,
+        cfg.hidden,
+        s.lo,
+        s.hi,
+        fleet,
+        staging,
+        s.work / "base",
+        extra={"fl_round": int(cfg.planned_rounds), "thresholds_by_node": thr},
+    )
+    priv, pub = generate_keypair(job / "hub" / "keys")
+    registry = ModelRegistry(RegistryConfig(state_dir=job / "hub" / "registry", signing_key=priv))
+    return registry.build(staging), pub, staging
+
+
+def node_install(
+    s: Setup, name: str, ann: Any, pub: Path, staging: Path, node: Path
+) -> tuple[Path, Path]:
+    """Node ``name``'s agent side: its flow store holds its training flows (``FlowStore.add``,
+    no host flagged: the training prefix is attack-free), and its model updater installs the
+    signed announcement (float weights included). The installed dir and the store."""
+    from contracts import encode
+    from contracts.signing import load_public_keys
+    from edge_agent.detectors.lstm import LstmDetector
+    from edge_agent.flows.store import FlowStore
+    from edge_agent.model_update import ModelUpdater
+
+    store = FlowStore(node / "flows.db")
+    try:
+        store.add(s.node_flows[name])
+    finally:
+        store.close()
+    updater = ModelUpdater(
+        node / "models",
+        load_public_keys([pub]),
+        LstmDetector.load(staging, name),
+        node_id=name,
+    )
+    version = updater.handle(encode(ann))
+    if version is None:
+        raise RuntimeError(f"{name}: the announcement was refused: {dict(updater.refused)}")
+    return node / "models" / version, node / "flows.db"
+
+
+def fine_tune_job(s: Setup, weights: list[np.ndarray], cfg: Any, job: Path, epochs: int) -> dict:
+    """The deployed fine-tune, end to end: the hub publishes the global model, every node
+    installs it and runs the shipped job (:func:`federated.node_finetune.run`, its two child
+    processes, its own defaults: batch 64, lr 0.02, seed 0) on its flow store; each node's
+    signed node-local model dir and threshold are what its agent would run."""
+    from contracts.local_model import node_key, verify_local_model
+    from contracts.model_dir import read_metadata
+    from federated.node_finetune import Job, NodeFineTuneError, run
+
+    ann, pub, staging = hub_publish(s, weights, cfg, job)
+    dirs, thr, losses, runs = {}, {}, {}, {}
+    for name in s.node_names:
+        node = job / name
+        base, store = node_install(s, name, ann, pub, staging, node)
+        out = node / "finetune" / "models" / base.name
+        t0 = time.perf_counter()
+        try:
+            summary = run(Job(base, store, out, node / "finetune" / "key", name, epochs))
+        except NodeFineTuneError as exc:
+            # what the agent does then: counts finetune_failed, keeps the global model
+            # running with the hub's threshold for this node
+            dirs[name], thr[name] = base, float(read_metadata(base)["thresholds_by_node"][name])
+            held = s.helds[s.node_names.index(name)]
+            losses[name] = float(int8_errors({name: base})(name, held).mean())
+            runs[name] = {
+                "wall_s": round(time.perf_counter() - t0, 1),
+                "failed": str(exc),
+                "runs": "the global model (the agent's behaviour when the job fails)",
+                "threshold": round(thr[name], 5),
+            }
+            continue
+        wall = round(time.perf_counter() - t0, 1)
+        meta = read_metadata(out)
+        verify_local_model(
+            out, node_key(node / "finetune" / "key")[1], name, ann.version, ann.sha256
+        )
+        dirs[name], thr[name] = out, float(meta["thresholds_by_node"][name])
+        losses[name] = float(meta["heldout_error_mean"])
+        runs[name] = {
+            "wall_s": wall,
+            "job_duration_s": summary["duration_s"],
+            "threshold": round(thr[name], 5),
+            "train_windows": summary["train_windows"],
+            "heldout_windows": summary["heldout_windows"],
+            "calibration_source": meta["calibration_source"],
+            "peak_rss_mb": summary["peak_rss_mb"],
+        }
+    return {"dirs": dirs, "thresholds": thr, "losses": losses, "jobs": runs}
+
+
+def int8_errors(dirs: dict[str, Path]) -> Callable[[str, np.ndarray], np.ndarray]:
+    """Window errors as each node's agent computes them with its own model dir."""
+    from edge_agent.detectors.lstm import load_model
+
+    loaded = {n: load_model(d, n) for n, d in dirs.items()}
+
+    def errors(name: str, x: np.ndarray) -> np.ndarray:
+        m = loaded[name]
+        return np.asarray([m.score_scaled(np.ascontiguousarray(w)) for w in x])
+
+    return errors
+
+
 def test_score(
     s: Setup, models: dict[str, list[np.ndarray]], val: dict, cfg: Any, job: Path
 ) -> dict:
     """Export through the product's path and score on the test part (per-node calibration).
     Fine-tuned: each node's own model scores its own hosts' packets (one replay per model)."""
-    from benchmarks import edge_replay
-    from benchmarks.fl_rounds import node_of, score
+    from benchmarks.fl_rounds import score
     from federated.export import export_global
 
     thr = val["thresholds_by_node"]
@@ -332,12 +470,24 @@ def test_score(
             extra={"thresholds_by_node": thr},
         )
         return score(out, s.args.pcap, s.args.labels, s.args.train_packets)
-    y, attacks = edge_replay.load_labels(s.args.labels)
-    sel = np.arange(len(y)) >= s.args.train_packets
-    per_packet = None
+    dirs = {}
     for name in s.node_names:
         out = job / f"model-{name}"
         export_global(models[name], cfg.window, cfg.hidden, s.lo, s.hi, fleet, out, s.work / "base")
+        dirs[name] = out
+    return score_own_hosts(s, dirs, thr)
+
+
+def score_own_hosts(s: Setup, dirs: dict[str, Path], thr: dict[str, float]) -> dict:
+    """Each node's own model dir scores its own hosts' packets (one replay per model), each
+    error divided by that node's threshold."""
+    from benchmarks import edge_replay
+    from benchmarks.fl_rounds import node_of
+
+    y, attacks = edge_replay.load_labels(s.args.labels)
+    sel = np.arange(len(y)) >= s.args.train_packets
+    per_packet = None
+    for name, out in dirs.items():
         res = edge_replay.run(s.args.pcap, s.args.train_packets, None, out)
         mine = np.asarray(
             [
@@ -362,6 +512,8 @@ def run_job(s: Setup, name: str, seed: int) -> dict:
     else:
         weights, info = federate(s, point, seed, job)
     cfg = round_config(s, point, seed)
+    if point.finetune_job:
+        return run_finetune_job(s, point, name, seed, weights, info, cfg, job, t0)
     models = {n: weights for n in s.node_names}
     if point.finetune_epochs:
         models = finetuned(s, weights, cfg, point.finetune_epochs)
@@ -370,6 +522,41 @@ def run_job(s: Setup, name: str, seed: int) -> dict:
     res["train_seconds"] = round(time.perf_counter() - t0, 1)
     if not s.args.no_test:
         t = test_score(s, models, val, cfg, job)
+        res["test"] = {
+            "roc_auc": t["roc_auc"],
+            "auc_per_attack": {a: v["auc"] for a, v in t["auc_per_attack"].items()},
+            "detection_rate_at_1pct_fpr": t.get("detection_rate_at_1pct_fpr"),
+        }
+    res["seconds"] = round(time.perf_counter() - t0, 1)
+    return res
+
+
+def run_finetune_job(
+    s: Setup,
+    point: Point,
+    name: str,
+    seed: int,
+    weights: list[np.ndarray],
+    info: dict,
+    cfg: Any,
+    job: Path,
+    t0: float,
+) -> dict:
+    """The shipped job per node; V and the test from each node's own int8 model dir (its
+    errors as the agent computes them, divided by the job's threshold)."""
+    ft = fine_tune_job(s, weights, cfg, job, point.finetune_epochs)
+    val = criterion(s, int8_errors(ft["dirs"]), ft["thresholds"], ft["losses"])
+    res = {
+        "point": name,
+        "seed": seed,
+        **info,
+        **val,
+        "validation_scorer": "each node's int8 model dir, the edge's score_scaled",
+        "finetune_jobs": ft["jobs"],
+        "train_seconds": round(time.perf_counter() - t0, 1),
+    }
+    if not s.args.no_test:
+        t = score_own_hosts(s, ft["dirs"], ft["thresholds"])
         res["test"] = {
             "roc_auc": t["roc_auc"],
             "auc_per_attack": {a: v["auc"] for a, v in t["auc_per_attack"].items()},

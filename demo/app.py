@@ -208,6 +208,9 @@ class Demo:
                 heartbeat_s=5.0,
                 status_interval_s=30.0,
                 flow_store_path=self._flow_store(node) if self.federation else None,
+                # the demo's sensors share one machine: no per-node fine-tune jobs (each one
+                # peaks at 1-1.5 GB while it exports; docs/federated.md "Utility under DP")
+                fine_tune_epochs=0,
                 model_public_keys=[self.model_pub] if self.model_pub else [],
                 models_root=self.dir / f"{node}.models",
                 # the demo's sensors learn their network for its first minute (a real one: a day)

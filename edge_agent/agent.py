@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from contracts.events import (
     FlowRecord,
     NodeStatus,
 )
+from contracts.local_model import LocalModelError
 from contracts.topics import (
     MQTT_INTEL_PARTS,
     MQTT_INTEL_TOPIC,
@@ -36,6 +38,7 @@ from edge_agent.detectors.ioc import IocDetector
 from edge_agent.detectors.scorer import EdgeScorer
 from edge_agent.evidence import FrameRing
 from edge_agent.evidence.responder import EvidenceResponder
+from edge_agent.finetune import FineTuneConfig, FineTuner
 from edge_agent.flows import FlowConfig
 from edge_agent.flows.store import FlowStore
 from edge_agent.inventory import AssetTracker
@@ -183,7 +186,34 @@ class Agent:
             swappable,  # type: ignore[arg-type]
             on_installed=installed,
             fleet_id=s.fleet_id,
+            fine_tuner=self._fine_tuner(),
+            node_id=s.node_id,
         )
+
+    def _fine_tuner(self) -> FineTuner | None:
+        """The node's own fine-tune of each installed global model (off: 0 epochs, or no
+        flow store to train on)."""
+        s = self.settings
+        if s.fine_tune_epochs == 0:
+            return None
+        if s.flow_store_path is None:
+            log.info("agent: no flow store: installed global models are not fine-tuned here")
+            return None
+        try:
+            return FineTuner(
+                FineTuneConfig(
+                    store=s.flow_store_path,
+                    root=s.fine_tune_dir(),
+                    node_id=s.node_id,
+                    epochs=s.fine_tune_epochs,
+                    timeout_s=s.fine_tune_timeout_s,
+                    nice=s.fine_tune_nice,
+                    python=s.fine_tune_python or sys.executable,
+                )
+            )
+        except LocalModelError as exc:
+            log.warning("agent: node fine-tunes off: %s", exc)
+            return None
 
     def _own_subscriber(self, suffix: str, topics: list[str]) -> Subscriber:
         """A subscription of this node's own, with its own client id: not shared, so every
@@ -369,6 +399,8 @@ class Agent:
                 stop.wait(s.heartbeat_s)
         finally:
             updates_stop.set()
+            if self.updater is not None and self.updater.fine_tuner is not None:
+                self.updater.fine_tuner.cancel()
             if updates is not None:
                 updates.join(5)
             if ioc_updates is not None:

@@ -34,6 +34,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     run.add_argument(
         "--flow-store", dest="flow_store_path", type=Path, help="keep flows for FL training"
     )
+    run.add_argument(
+        "--fine-tune-epochs",
+        type=int,
+        help="fine-tune each installed global model on the flow store (3; 0 = off)",
+    )
     run.add_argument("--max-packets", type=int)
     run.add_argument("--heartbeat", dest="heartbeat_s", type=float)
     run.add_argument(

@@ -11,6 +11,12 @@ provisioned model does not reopen the door to a replayed old signed version),
 ``model_refused_invalid`` (not a valid announcement, or the detector refuses the file). The
 running model keeps running in every case. The subscription is a plain persistent one (no
 shared group) so the broker's retained copy reaches a node that was offline.
+
+With a :class:`edge_agent.finetune.FineTuner`, each installed global version N that ships
+its float weights is then fine-tuned on the node's own flows (a child process); the result
+(``lstm-ae-N+node``) is swapped in only if it verifies with the node-local key, names this
+node and was made from the global N still running. Global N+1 replaces it (and may be
+fine-tuned in turn).
 """
 
 from __future__ import annotations
@@ -31,15 +37,22 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from contracts.codec import decode
 from contracts.errors import ContractError
 from contracts.events import ModelAnnouncement
+from contracts.local_model import (
+    WEIGHTS_FILE,
+    LocalModelError,
+    split_inline_weights,
+    verify_local_model,
+)
 from contracts.model_dir import ModelDirError, write_model_dir
 from contracts.signing import FleetMismatch, SignatureError, verify
 from contracts.topics import MQTT_MODEL_TOPIC
 from contracts.transports import Message, Subscriber
 from contracts.transports.loop import consume
 from edge_agent.capture.errors import EdgeAgentError
+from edge_agent.finetune import Base, FineTuner
 
 log = logging.getLogger(__name__)
-_VERSION = re.compile(r"-(\d+)$")
+_VERSION = re.compile(r"-(\d+)(?:\+node)?$")
 STATE_FILE = "installed.json"
 """Beside the installed models: the highest version of each model name ever installed."""
 
@@ -52,7 +65,7 @@ class Swappable(Protocol):
 
 
 def version_number(version: str | None) -> int:
-    """``lstm-ae-7`` -> 7; no version -> 0."""
+    """``lstm-ae-7`` (or the node's fine-tune of it, ``lstm-ae-7+node``) -> 7; none -> 0."""
     m = _VERSION.search(version or "")
     return int(m.group(1)) if m else 0
 
@@ -69,6 +82,8 @@ class ModelUpdater:
         keep: int = 3,
         fleet_id: str | None = None,
         state_path: Path | None = None,
+        fine_tuner: FineTuner | None = None,
+        node_id: str = "",
     ) -> None:
         self.models_root = models_root
         self.trusted = trusted
@@ -81,6 +96,11 @@ class ModelUpdater:
         models_root.mkdir(parents=True, exist_ok=True)
         self.state_path = state_path or models_root / STATE_FILE
         self.highest: dict[str, int] = load_highest(self.state_path, models_root)
+        self.fine_tuner = fine_tuner
+        self.node_id = node_id
+        self.running_global: Base | None = None
+        """The installed global model now running (or fine-tuned); None: the provisioned one."""
+        self._swap_lock = threading.Lock()
 
     @property
     def current(self) -> int:
@@ -114,15 +134,22 @@ class ModelUpdater:
             return None
         target = self.models_root / f"{ann.model_name}-{ann.version}"
         try:
-            write_model_dir(
-                target,
-                {"model.tflite": verified.model_bytes},
-                ann.metadata,
-                primary="model.tflite",
-                training_data=ann.metadata.get("training_data"),
-            )
-            version = self.detector.swap(target)
-        except (ModelDirError, EdgeAgentError) as exc:
+            meta, weights = split_inline_weights(ann.metadata)
+            files = {"model.tflite": verified.model_bytes}
+            if weights is not None:  # the float weights, for the node's own fine-tune
+                files[WEIGHTS_FILE] = weights
+            with self._swap_lock:
+                write_model_dir(
+                    target,
+                    files,
+                    meta,
+                    primary="model.tflite",
+                    training_data=meta.get("training_data"),
+                )
+                version = self.detector.swap(target)
+                base = Base(target, ann.model_name, ann.version, ann.sha256)
+                self.running_global = base
+        except (ModelDirError, EdgeAgentError, LocalModelError) as exc:
             shutil.rmtree(target, ignore_errors=True)  # never counted as installed
             self._refuse("invalid", f"v{ann.version} not installed: {exc}")
             return None
@@ -132,7 +159,33 @@ class ModelUpdater:
         if self.on_installed:
             self.on_installed(version)
         self._prune(ann.model_name, ann.version)
+        if self.fine_tuner is not None:
+            if weights is None:
+                self.fine_tuner.cancel()
+                log.info("model: %s ships no float weights; no node fine-tune of it", version)
+            else:
+                self.fine_tuner.start(base, self.install_local)
         return version
+
+    def install_local(self, base: Base, local: Path) -> bool:
+        """Swap in the node's fine-tune of ``base`` if it verifies and ``base`` still runs."""
+        tuner = self.fine_tuner
+        if tuner is None:
+            return False
+        with self._swap_lock:
+            if self.running_global != base:
+                tuner.refused(f"{local} was made from {base.name}-{base.version}, not running")
+                return False
+            try:
+                verify_local_model(local, tuner.public, self.node_id, base.version, base.sha256)
+                version = self.detector.swap(local)
+            except (LocalModelError, EdgeAgentError) as exc:
+                tuner.refused(str(exc))
+                return False
+        log.info("model: running the node's own fine-tune %s (%s)", version, local)
+        if self.on_installed:
+            self.on_installed(version)
+        return True
 
     def _remember(self, name: str, version: int) -> None:
         if version <= self.highest.get(name, 0):
@@ -154,7 +207,8 @@ class ModelUpdater:
                 shutil.rmtree(d, ignore_errors=True)
 
     def drops(self) -> dict[str, int]:
-        return {f"model_refused_{k}": v for k, v in self.refused.items()}
+        tuned = self.fine_tuner.drops() if self.fine_tuner is not None else {}
+        return {f"model_refused_{k}": v for k, v in self.refused.items()} | tuned
 
     def run(self, subscriber: Subscriber, stop: threading.Event) -> None:
         consume(subscriber, stop, self._on_message, log, "model")

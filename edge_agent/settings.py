@@ -38,6 +38,18 @@ class AgentSettings(BaseSettings):
     """The fleet this node was provisioned for: models signed for another fleet are refused."""
     flow_store_path: Path | None = None
     """Keep recent flows here for federated training (never leaves the device)."""
+    fine_tune_epochs: int = Field(3, ge=0, le=100)
+    """After installing a global model (that ships its float weights), fine-tune it on this
+    node's flow store for this many non-private epochs in a low-priority child process and
+    run the result (``lstm-ae-N+node``; it never leaves the node). 0: off. Needs the flow
+    store, and torch + TensorFlow for ``fine_tune_python`` (found out by running the job)."""
+    fine_tune_python: str | None = None
+    """The interpreter that runs the fine-tune job (default: the agent's own)."""
+    fine_tune_timeout_s: float = Field(3600.0, gt=0)
+    fine_tune_nice: int = Field(10, ge=0, le=19)
+    fine_tune_root: Path | None = None
+    """The node-local signing key and fine-tuned models; default beside the outbox,
+    ``<outbox>.finetune/``."""
     status_interval_s: float = Field(5.0, gt=0)
     max_packets: int | None = None
     baseline: bool = True
@@ -69,6 +81,11 @@ class AgentSettings(BaseSettings):
 
     def baseline_file(self) -> Path:
         return self.baseline_path or baseline_beside(self.outbox_path)
+
+    def fine_tune_dir(self) -> Path:
+        return self.fine_tune_root or self.outbox_path.with_name(
+            f"{self.outbox_path.stem}.finetune"
+        )
 
     def ioc_dir(self) -> Path:
         return self.ioc_root or self.outbox_path.with_name(f"{self.outbox_path.stem}.intel")

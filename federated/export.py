@@ -5,11 +5,14 @@ The int8 ranges are calibrated on the representative windows the base model ship
 the hub never sees a node's data and never runs the simulator. The exported directory ships
 the same windows, so it can be the base of the next federation. The threshold is the
 federated one: the sample-weighted mean of the nodes' 99.5 % quantiles of held-out benign
-reconstruction error.
+reconstruction error. It also ships the float weights (``weights.npz``, listed with its
+sha256 in the metadata): the registry inlines them in the signed announcement, so a node can
+fine-tune the global model it runs (:mod:`federated.node_finetune`).
 """
 
 from __future__ import annotations
 
+import io
 import time
 from pathlib import Path
 from typing import Any
@@ -34,6 +37,19 @@ def base_calibration(base_dir: Path, window: int, features: int) -> np.ndarray:
             f"{(window, features)}"
         )
     return rep
+
+
+def weights_npz(weights: list[np.ndarray]) -> bytes:
+    """The float weights as ``weights.npz`` (``arr_0`` ... in ``get_weights`` order)."""
+    buf = io.BytesIO()
+    np.savez(buf, *[np.asarray(w, dtype=np.float32) for w in weights])
+    return buf.getvalue()
+
+
+def read_weights_npz(data: bytes) -> list[np.ndarray]:
+    """The arrays of a ``weights.npz`` in order (no pickles)."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as z:
+        return [np.asarray(z[f"arr_{i}"]) for i in range(len(z.files))]
 
 
 def export_global(
@@ -64,5 +80,14 @@ def export_global(
         "exported_at": time.time(),
         **(extra or {}),
     }
-    write_model_dir(out, blob, meta, rep, f"the base model's calibration windows ({base_dir.name})")
+    from contracts.local_model import WEIGHTS_FILE
+
+    write_model_dir(
+        out,
+        blob,
+        meta,
+        rep,
+        f"the base model's calibration windows ({base_dir.name})",
+        extra_files={WEIGHTS_FILE: weights_npz(weights)},
+    )
     return out

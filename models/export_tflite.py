@@ -20,14 +20,17 @@ import io
 import json
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from contracts.features import FEATURE_VERSION, FLOW_FEATURES
 from models.errors import ModelError
-from models.lstm_ae import LstmAutoencoder
+
+if TYPE_CHECKING:  # torch is not needed to convert a state dict (the node's export child)
+    from models.lstm_ae import LstmAutoencoder
 
 MODEL_FILE = "model.tflite"
 META_FILE = "metadata.json"
@@ -37,16 +40,21 @@ REPRESENTATIVE_MAX = 300
 
 
 def keras_twin(model: LstmAutoencoder) -> Any:
+    cfg = model.cfg
+    sd = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+    return keras_from_state(sd, cfg.window, cfg.features, cfg.hidden)
+
+
+def keras_from_state(sd: Mapping[str, np.ndarray], window: int, features: int, hidden: int) -> Any:
+    """The Keras twin of the autoencoder whose torch ``state_dict`` (as numpy) is ``sd``."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
-    cfg = model.cfg
-    sd = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
-    inp = tf.keras.Input((cfg.window, cfg.features), batch_size=1, name="window")
-    enc = tf.keras.layers.LSTM(cfg.hidden, unroll=True, name="enc")(inp)
-    rep = tf.keras.layers.RepeatVector(cfg.window)(enc)
-    dec = tf.keras.layers.LSTM(cfg.hidden, return_sequences=True, unroll=True, name="dec")(rep)
-    out = tf.keras.layers.Dense(cfg.features, name="out")(dec)
+    inp = tf.keras.Input((window, features), batch_size=1, name="window")
+    enc = tf.keras.layers.LSTM(hidden, unroll=True, name="enc")(inp)
+    rep = tf.keras.layers.RepeatVector(window)(enc)
+    dec = tf.keras.layers.LSTM(hidden, return_sequences=True, unroll=True, name="dec")(rep)
+    out = tf.keras.layers.Dense(features, name="out")(dec)
     km = tf.keras.Model(inp, out)
     for name in ("enc", "dec"):
         km.get_layer(name).set_weights(
@@ -61,9 +69,23 @@ def keras_twin(model: LstmAutoencoder) -> Any:
 
 
 def to_int8_tflite(model: LstmAutoencoder, representative: np.ndarray) -> bytes:
+    return keras_to_int8(keras_twin(model), representative)
+
+
+def state_to_int8_tflite(
+    sd: Mapping[str, np.ndarray],
+    window: int,
+    features: int,
+    hidden: int,
+    representative: np.ndarray,
+) -> bytes:
+    """:func:`to_int8_tflite` of a numpy ``state_dict``, without torch in the process."""
+    return keras_to_int8(keras_from_state(sd, window, features, hidden), representative)
+
+
+def keras_to_int8(km: Any, representative: np.ndarray) -> bytes:
     import tensorflow as tf
 
-    km = keras_twin(model)
     rep = np.asarray(representative, dtype=np.float32)
     lo = np.zeros_like(rep[:1])
     hi = np.ones_like(rep[:1])
@@ -108,9 +130,12 @@ def write_model_dir(
     metadata: dict[str, Any],
     calibration: np.ndarray | None = None,
     calibration_source: str = "",
+    extra_files: dict[str, bytes] | None = None,
 ) -> Path:
     """Write ``model.tflite``, ``metadata.json`` (with the file's sha256) and, when given, the
-    representative windows (``calibration.npy``, its md5 in the metadata), atomically each."""
+    representative windows (``calibration.npy``, its md5 in the metadata), atomically each.
+    ``extra_files`` (e.g. the float ``weights.npz``) are written too, and then the metadata
+    lists every file's sha256 under ``files`` (:mod:`contracts.model_dir`)."""
     out.mkdir(parents=True, exist_ok=True)
     files: list[tuple[str, bytes]] = [(MODEL_FILE, tflite)]
     extra: dict[str, Any] = {}
@@ -118,6 +143,12 @@ def write_model_dir(
         npy = calibration_bytes(calibration)
         files.append((CALIBRATION_FILE, npy))
         extra["calibration"] = calibration_entry(npy, calibration_source)
+    if extra_files:
+        files.extend(sorted(extra_files.items()))
+        extra["files"] = {
+            name: {"sha256": hashlib.sha256(data).hexdigest(), "size_bytes": len(data)}
+            for name, data in files
+        }
     meta = {
         "model_name": "lstm-ae",
         "features": list(FLOW_FEATURES),

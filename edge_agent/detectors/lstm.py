@@ -173,8 +173,9 @@ def load_model(model_dir: Path, node_id: str | None = None) -> LoadedModel:
         )
     scale, zero = inp["quantization"]
     threshold, scope = _threshold(meta, node_id, model_dir)
+    own = "+node" if meta.get("scope") == "node" else ""  # the node's fine-tune of the global
     return LoadedModel(
-        version=f"{meta.get('model_name', 'lstm-ae')}-{meta.get('version', 0)}",
+        version=f"{meta.get('model_name', 'lstm-ae')}-{meta.get('version', 0)}{own}",
         threshold=threshold,
         threshold_scope=scope,
         lo=np.asarray(meta["scaler"]["lo"], dtype=np.float32),

@@ -2,6 +2,11 @@
 version and announce it: retained on MQTT (``fednids/v1/model/current``: an agent that was
 offline gets it on reconnect) and on Kafka ``models`` (the ingestor records it in the store).
 
+When the directory ships the model's float weights (``weights.npz``, listed in its metadata),
+they are archived with it and inlined in the signed announcement's metadata
+(:mod:`contracts.local_model`) so nodes can fine-tune the global model; weights too large for
+the announcement are left out (logged): the model itself always ships.
+
 Versions only go up: the next version is one more than the highest ever published from this
 state directory (``registry.json``), so an agent can refuse anything older than what it runs.
 """
@@ -18,10 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from contracts.codec import encode
+from contracts.codec import MAX_MESSAGE_BYTES, encode
 from contracts.errors import ContractError
 from contracts.events import ModelAnnouncement
-from contracts.model_dir import ModelDirError, read_model_dir, write_model_dir
+from contracts.local_model import MAX_WEIGHTS_BYTES, WEIGHTS_FILE, inline_weights
+from contracts.model_dir import ModelDirError, expected_files, read_model_dir, write_model_dir
 from contracts.signing import FLEET_KEY, SignatureError, check_fleet_id, load_private_key, sign
 from contracts.topics import MQTT_MODEL_TOPIC, KafkaTopic
 from contracts.transports import TransportOptions, open_publisher
@@ -99,6 +105,7 @@ class ModelRegistry:
         except ModelDirError as exc:
             raise RegistryError(f"cannot publish the model: {exc}") from exc
         blob, meta = loaded.blob(MODEL_FILE), loaded.metadata
+        files = {MODEL_FILE: blob} | self._weights(model_dir, meta)
         digest = hashlib.sha256(blob).hexdigest()
         state = self._state()
         version = version or max(int(state["last_version"]), floor) + 1
@@ -115,30 +122,65 @@ class ModelRegistry:
         try:
             meta = write_model_dir(
                 out,
-                {MODEL_FILE: blob},
+                files,
                 meta,
                 primary=MODEL_FILE,
                 training_data=meta.get("training_data"),
             )
         except ModelDirError as exc:
             raise RegistryError(f"cannot archive version {version}: {exc}") from exc
+        ann = self._signed(version, blob, meta, files.get(WEIGHTS_FILE))
+        (out / "announcement.json").write_bytes(encode(ann))  # what was announced, signed
+        state["last_version"] = version
+        state["versions"] = [*state.get("versions", []), {"version": version, "sha256": digest}]
+        self._save_state(state)
+        return ann
+
+    @staticmethod
+    def _weights(model_dir: Path, meta: dict[str, Any]) -> dict[str, bytes]:
+        """``{weights.npz: bytes}`` when the directory ships float weights small enough to
+        inline; else empty (the model ships without them; nodes then cannot fine-tune)."""
+        try:
+            listed = WEIGHTS_FILE in expected_files(meta, MODEL_FILE)
+        except ModelDirError:
+            listed = False
+        if not listed:
+            return {}
+        try:
+            got = read_model_dir(
+                model_dir, [WEIGHTS_FILE], primary=MODEL_FILE, max_bytes=MAX_WEIGHTS_BYTES
+            )
+        except ModelDirError as exc:
+            log.warning("registry: %s; the model ships without its float weights", exc)
+            return {}
+        return {WEIGHTS_FILE: got.blob(WEIGHTS_FILE)}
+
+    def _signed(
+        self, version: int, blob: bytes, meta: dict[str, Any], weights: bytes | None
+    ) -> ModelAnnouncement:
+        """The signed announcement, the float weights inlined when they fit."""
+        plain = self._sign(version, blob, meta)
+        if weights is None:
+            return plain
+        ann = self._sign(version, blob, inline_weights(meta, weights))
+        if len(ann.model_dump_json()) > MAX_MESSAGE_BYTES:
+            log.warning("registry: v%s with its float weights is too large; sent without", version)
+            return plain
+        return ann
+
+    def _sign(self, version: int, blob: bytes, meta: dict[str, Any]) -> ModelAnnouncement:
         unsigned = ModelAnnouncement(
             node_id=self.config.node_id,
             model_name=self.config.model_name,
             version=version,
-            sha256=digest,
+            sha256=hashlib.sha256(blob).hexdigest(),
             size_bytes=len(blob),
             payload_b64=base64.b64encode(blob).decode(),
             metadata=meta,
             key_id="",
             signature_b64="",
         )
-        ann = sign(unsigned, self.key)
-        (out / "announcement.json").write_bytes(encode(ann))  # what was announced, signed
-        state["last_version"] = version
-        state["versions"] = [*state.get("versions", []), {"version": version, "sha256": digest}]
-        self._save_state(state)
-        return ann
+        return sign(unsigned, self.key)
 
     def announce(self, ann: ModelAnnouncement) -> None:
         """Publish retained on MQTT and on the events URL; waits for the brokers' acks."""
