@@ -10,7 +10,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from contracts import encode
+from contracts import decode_batch, encode
+from contracts.events import EventBase
 from contracts.transports import Message, Subscriber, TransportOptions
 from edge_agent.outbox import Outbox
 from tests.harness.certs import TestPki
@@ -50,6 +51,21 @@ def collect(sub: Subscriber, seconds: float) -> list[Message]:
         sub.ack(msgs)
         got += msgs
     return got
+
+
+def drain_until_offline(sub: Subscriber, seconds: float) -> list[EventBase]:
+    """Every event ``sub`` receives, acked, until an agent's shutdown status (``online`` false)
+    arrived or ``seconds`` passed: what an agent sent before it stopped."""
+    events: list[EventBase] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        msgs = sub.poll(0.3)
+        sub.ack(msgs)
+        for msg in msgs:
+            events.extend(decode_batch(msg.value))
+        if any(e.kind == "status" and not e.online for e in events):  # type: ignore[attr-defined]
+            break
+    return events
 
 
 class FlowFeeder:

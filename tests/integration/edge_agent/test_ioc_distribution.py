@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from contracts import decode_batch
 from contracts.indicator_wire import encode_manifest, sign_bundle
 from contracts.signing import generate_keypair, load_private_key
 from contracts.topics import MQTT_INTEL_TOPIC, mqtt_intel_part
@@ -26,7 +25,7 @@ from hub.intel.common import FeedDefaults
 from hub.intel.feeds import import_feeds
 from hub.intel.publish import PublishConfig, publish_bundle
 from hub.intel.store import read_bundle
-from tests.integration.helpers import pki_client_options
+from tests.integration.helpers import drain_until_offline, pki_client_options
 
 pytestmark = pytest.mark.integration
 BAD_V1 = "198.51.100.7"
@@ -149,15 +148,7 @@ def test_a_published_bundle_reaches_the_agent_and_a_tampered_one_is_refused(
         )
         runner.join(60)
         # assert: what the agent sent over the broker
-        events = []
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            msgs = anomalies.poll(0.3)
-            anomalies.ack(msgs)
-            for msg in msgs:
-                events.extend(decode_batch(msg.value))
-            if any(e.kind == "status" and not e.online for e in events):
-                break
+        events = drain_until_offline(anomalies, 20)
     finally:
         _publish_raw(url, [(MQTT_INTEL_TOPIC, b""), *((mqtt_intel_part(i), b"") for i in range(2))])
         anomalies.close()

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from contracts import decode_batch
 from contracts.local_model import WEIGHTS_FILE
 from contracts.model_dir import read_metadata
 from contracts.signing import generate_keypair
@@ -25,25 +24,17 @@ from federated.export import weights_npz
 from federated.task import initial_weights
 from hub.registry import ModelRegistry, RegistryConfig
 from models.export_tflite import write_model_dir as export_model_dir
-from tests.harness.mosquitto import MosquittoServer, mosquitto_binary
+from tests.harness.mosquitto import MosquittoServer
+from tests.helpers import wait_until
+from tests.integration.helpers import drain_until_offline
 from tests.unit.federated.test_node_finetune import SHIPPED, flow_store
 
 pytestmark = pytest.mark.integration
 PORT = 21877
 
 
-def _wait(cond, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
-
-
 @pytest.fixture
 def broker():
-    if mosquitto_binary() is None:
-        pytest.skip("mosquitto is not installed")
     server = MosquittoServer(port=PORT)
     server.wipe()
     server.start()
@@ -94,23 +85,17 @@ def test_the_agent_runs_its_own_fine_tune_and_global_v8_replaces_it(tmp_path: Pa
     try:
         registry.publish(tmp_path / "export", floor=6)  # v7, retained, before the agent runs
         runner.start()
-        _wait(lambda: agent.model_version == "lstm-ae-7+node", 300, "the node's fine-tune")
+        assert wait_until(lambda: agent.model_version == "lstm-ae-7+node", 300, every=0.2), (
+            "the node's fine-tune"
+        )
         time.sleep(2.0)  # heartbeats (every 0.5 s) with it
         registry.publish(SHIPPED)  # v8: no float weights, nothing to fine-tune
-        _wait(lambda: agent.model_version == "lstm-ae-8", 60, "global v8")
+        assert wait_until(lambda: agent.model_version == "lstm-ae-8", 60, every=0.2), "global v8"
         time.sleep(1.5)  # a heartbeat or two with v8
     finally:
         stop.set()
         runner.join(60)
-        events = []
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:  # every heartbeat, up to the shutdown status
-            msgs = status.poll(0.3)
-            status.ack(msgs)
-            for msg in msgs:
-                events.extend(decode_batch(msg.value))
-            if any(e.kind == "status" and not e.online for e in events):
-                break
+        events = drain_until_offline(status, 60)  # every heartbeat, up to the shutdown status
         status.close()
     versions = [e.model_version for e in events if e.kind == "status" and e.online]
     assert "lstm-ae-7+node" in versions and versions[-1] == "lstm-ae-8"
